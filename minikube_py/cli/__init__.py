@@ -1,0 +1,61 @@
+"""The ``minikube-py`` command line.
+
+It grows with the cluster: today it prepares a profile's state directory and its store (the
+cluster's etcd); the API server, nodes and the rest of minikube's commands arrive with later
+issues. Errors are one clear line and a non-zero exit, never a Python traceback.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from pathlib import Path
+
+import click
+
+from minikube_py import __version__
+from minikube_py.logs import configure_logging
+from minikube_py.store import Encryption, StoreError, load_or_create_key, open_store
+
+
+def _home() -> Path:
+    return Path(os.environ.get("MINIKUBE_PY_HOME", Path.home() / ".minikube-py"))
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def main() -> None:
+    """minikube-py: a local Kubernetes cluster in one Python process."""
+
+
+@main.command()
+def version() -> None:
+    """Print the version of minikube-py."""
+    click.echo(f"minikube-py version: v{__version__}")
+
+
+@main.command()
+@click.option("-p", "--profile", default="minikube", show_default=True, help="Profile name.")
+def start(profile: str) -> None:
+    """Start a cluster (today: its state directory and store)."""
+    state = _home() / "profiles" / profile
+    configure_logging(json_file=state / "cluster.log", console=False)
+    try:
+        revision = asyncio.run(_prepare_store(state))
+    except (StoreError, OSError) as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(f'* minikube-py v{__version__} on profile "{profile}"')
+    click.echo(f"* Store ready: {state / 'state.db'} (revision {revision})")
+    click.echo(
+        "* The cluster is not there yet: the store (etcd's role) works; the API server, "
+        "nodes and pods arrive with the next releases."
+    )
+
+
+async def _prepare_store(state: Path) -> int:
+    state.mkdir(parents=True, exist_ok=True)
+    key = load_or_create_key(state / "encryption.key")
+    store = await open_store(f"sqlite:///{state / 'state.db'}", encryption=Encryption(key))
+    try:
+        return await store.current_revision()
+    finally:
+        await store.close()

@@ -1,0 +1,190 @@
+"""Reads: get, consistent paged lists, and the history that watch replay needs.
+
+Reads run on a small thread pool, each in one read transaction, so they see one snapshot and
+never wait for the writer (SQLite's WAL, PostgreSQL's REPEATABLE READ).
+
+Listing at a revision ``R`` that is no longer the newest (the second page of a list, while
+others write) needs the state as it was at ``R``. It is rebuilt from the two tables:
+
+- a key whose current row has ``mod_revision <= R`` has not changed since: take the row;
+- a key written after ``R`` (changed, deleted, or deleted and re-created) is found through its
+  *first* event after ``R``: that event's ``prev_value`` is exactly the value at ``R`` — or,
+  if the event created the key, the key did not exist at ``R``.
+
+Both come out of index range scans in key order and are merged, so a page costs the same
+whether or not anything changed; history older than the compacted revision is ``Expired``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import heapq
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar
+
+from sqlalchemy import Connection, func, select
+
+from minikube_py.store import continuation, schema
+from minikube_py.store.database import Database, read_options
+from minikube_py.store.encryption import ValueCodec
+from minikube_py.store.errors import Expired, NotFound
+from minikube_py.store.records import EventType, KeyValue, ListResult, WatchEvent
+
+T = TypeVar("T")
+_READ_THREADS = 4
+
+
+def prefix_end(prefix: str) -> str | None:
+    """The smallest key greater than every key starting with ``prefix`` (None: no bound)."""
+    if not prefix:
+        return None
+    return prefix[:-1] + chr(ord(prefix[-1]) + 1)
+
+
+def current_revision(connection: Connection) -> int:
+    query = select(schema.counter.c.revision).where(schema.counter.c.id == 1)
+    return int(connection.execute(query).scalar_one())
+
+
+def compacted_revision(connection: Connection) -> int:
+    query = select(schema.meta.c.value).where(schema.meta.c.name == "compacted")
+    return int(connection.execute(query).scalar_one())
+
+
+def read_events(
+    connection: Connection,
+    codec: ValueCodec,
+    *,
+    prefix: str,
+    after: int,
+    upto: int,
+    limit: int | None,
+) -> tuple[list[WatchEvent], int]:
+    """Events under ``prefix`` with ``after < revision <= upto`` in revision order, and
+    the compacted revision (history is complete only if ``after >= compacted``)."""
+    ev = schema.events
+    query = select(ev).where(ev.c.revision > after, ev.c.revision <= upto)
+    if prefix:
+        query = query.where(ev.c.key >= prefix)
+        end = prefix_end(prefix)
+        if end is not None:
+            query = query.where(ev.c.key < end)
+    query = query.order_by(ev.c.revision)
+    if limit:
+        query = query.limit(limit)
+    rows = connection.execute(query).all()
+    compacted = compacted_revision(connection)
+    events = [
+        WatchEvent(
+            EventType(row.type),
+            row.key,
+            codec.open_optional(row.key, row.value),
+            row.revision,
+            codec.open_optional(row.key, row.prev_value),
+            row.create_revision,
+        )
+        for row in rows
+    ]
+    return events, compacted
+
+
+class Reader:
+    """Runs read transactions off the event loop."""
+
+    def __init__(self, database: Database, codec: ValueCodec) -> None:
+        self._database = database
+        self._codec = codec
+        self._options = read_options(database.dialect)
+        self._executor = ThreadPoolExecutor(_READ_THREADS, thread_name_prefix="store-read")
+
+    def close(self) -> None:
+        self._executor.shutdown(wait=True)
+
+    async def run(self, read: Callable[[Connection], T]) -> T:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._executor, self._in_transaction, read)
+
+    def _in_transaction(self, read: Callable[[Connection], T]) -> T:
+        engine = self._database.engine
+        with engine.connect().execution_options(**self._options) as connection, connection.begin():
+            return read(connection)
+
+    async def get(self, key: str) -> KeyValue:
+        def read(connection: Connection) -> KeyValue:
+            kv = schema.kv
+            row = connection.execute(select(kv).where(kv.c.key == key)).first()
+            if row is None:
+                raise NotFound(key)
+            return KeyValue(
+                key, self._codec.open(key, row.value), row.create_revision, row.mod_revision
+            )
+
+        return await self.run(read)
+
+    async def list(self, prefix: str, limit: int, token: str | None) -> ListResult:
+        secret = self._database.token_secret
+        revision, after = (None, None)
+        if token:
+            revision, after = continuation.decode(secret, prefix=prefix, token=token)
+
+        def read(connection: Connection) -> ListResult:
+            at = current_revision(connection) if revision is None else revision
+            compacted = compacted_revision(connection)
+            if at < compacted:
+                raise Expired(at, compacted)
+            rows = list(self._list_at(connection, prefix, at, after, limit))
+            next_token = None
+            if limit and len(rows) > limit:
+                rows = rows[:limit]
+                next_token = continuation.encode(
+                    secret, prefix=prefix, revision=at, last_key=rows[-1].key
+                )
+            return ListResult(rows, at, next_token)
+
+        return await self.run(read)
+
+    def _list_at(
+        self, connection: Connection, prefix: str, at: int, after: str | None, limit: int
+    ) -> Iterator[KeyValue]:
+        kv, ev = schema.kv, schema.events
+        end = prefix_end(prefix)
+
+        def in_range(column: Any) -> list[Any]:
+            conditions = [column > after if after is not None else column >= prefix]
+            if end is not None:
+                conditions.append(column < end)
+            return conditions
+
+        unchanged = (
+            select(kv).where(*in_range(kv.c.key), kv.c.mod_revision <= at).order_by(kv.c.key)
+        )
+        first_after = (
+            select(ev.c.key, func.min(ev.c.revision).label("revision"))
+            .where(*in_range(ev.c.key), ev.c.revision > at)
+            .group_by(ev.c.key)
+            .subquery()
+        )
+        changed = (
+            select(ev)
+            .join(first_after, ev.c.revision == first_after.c.revision)
+            .where(ev.c.type != EventType.ADDED.value)
+            .order_by(ev.c.key)
+        )
+        if limit:
+            unchanged, changed = unchanged.limit(limit + 1), changed.limit(limit + 1)
+        current = (
+            KeyValue(r.key, r.value, r.create_revision, r.mod_revision)
+            for r in connection.execute(unchanged)
+        )
+        earlier = (
+            KeyValue(r.key, r.prev_value, r.create_revision, r.prev_revision)
+            for r in connection.execute(changed)
+        )
+        last = None
+        for item in heapq.merge(current, earlier, key=lambda item: item.key):
+            if item.key == last:
+                continue  # only with a torn read; both halves describe the same state
+            last = item.key
+            value = self._codec.open(item.key, item.value)
+            yield KeyValue(item.key, value, item.create_revision, item.mod_revision)

@@ -1,0 +1,314 @@
+"""The writer: one thread that turns concurrent writes into group commits.
+
+A durable commit costs one fsync, a millisecond or more; doing one per write would cap the
+whole cluster at a few hundred writes a second. So every write is queued to a single writer
+thread, which takes everything waiting (up to ``_MAX_BATCH``), applies the writes in one
+transaction — each still checked on its own (AlreadyExists, NotFound, Conflict) and given its
+own revision — and commits once. Callers are answered only after that commit: throughput grows
+with concurrency while every acknowledgement stays durable.
+
+The writer is also the feed of the watch hub. After a commit it hands the batch's events to the
+event loop, *before* resolving the callers' futures, so a caller that wrote and then watches
+cannot miss its own write. Other processes may write to the same database: when idle the writer
+polls the revision counter, and whenever revisions appear that it did not write (a gap) it reads
+them from the ``events`` table first, so watchers always see one gap-free, ordered history.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import queue
+import threading
+from collections.abc import Callable
+from typing import Any, Literal
+
+import attrs
+from sqlalchemy import Connection, select, update
+
+from minikube_py.logs import get_logger
+from minikube_py.store import schema
+from minikube_py.store.database import Database, write_connection
+from minikube_py.store.encryption import ValueCodec
+from minikube_py.store.errors import (
+    AlreadyExists,
+    Conflict,
+    EncryptionError,
+    NotFound,
+    StoreClosed,
+    StoreError,
+)
+from minikube_py.store.reading import read_events
+from minikube_py.store.records import EventType, KeyValue, WatchEvent
+
+_MAX_BATCH = 512
+_log = get_logger("store")
+
+Publish = Callable[[list[WatchEvent], bool], None]
+
+
+@attrs.frozen
+class WriteOp:
+    """One requested write; ``expected_revision=None`` skips the compare-and-swap."""
+
+    kind: Literal["create", "update", "delete"]
+    key: str
+    value: bytes | None = None
+    expected_revision: int | None = None
+
+
+@attrs.frozen
+class _Job:
+    """Work that must run alone on the write connection (compaction)."""
+
+    run: Callable[[Connection], Any]
+    future: asyncio.Future[Any]
+
+
+_STOP = object()
+
+
+class Writer:
+    """Owns the write connection and the thread that uses it."""
+
+    def __init__(
+        self,
+        database: Database,
+        codec: ValueCodec,
+        *,
+        loop: asyncio.AbstractEventLoop,
+        publish: Publish,
+        clock: Callable[[], float],
+        poll_interval: float,
+        fed_revision: int,
+    ) -> None:
+        self._database = database
+        self._codec = codec
+        self._loop = loop
+        self._publish = publish
+        self._clock = clock
+        self._poll_interval = poll_interval
+        self._fed = fed_revision  # newest revision handed to the hub; owned by the thread
+        self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self._closed = False
+        self._thread = threading.Thread(target=self._run, name="store-writer", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def submit(self, op: WriteOp) -> asyncio.Future[KeyValue]:
+        future: asyncio.Future[KeyValue] = self._loop.create_future()
+        if self._closed:
+            future.set_exception(StoreClosed("the store is closed"))
+        else:
+            self._queue.put((op, future))
+        return future
+
+    def run_job(self, run: Callable[[Connection], Any]) -> asyncio.Future[Any]:
+        future: asyncio.Future[Any] = self._loop.create_future()
+        if self._closed:
+            future.set_exception(StoreClosed("the store is closed"))
+        else:
+            self._queue.put(_Job(run, future))
+        return future
+
+    async def stop(self) -> None:
+        """Finish every write queued so far, then end the thread."""
+        self._closed = True
+        self._queue.put(_STOP)
+        await asyncio.to_thread(self._thread.join)
+
+    # --- the thread -------------------------------------------------------------------
+
+    def _run(self) -> None:
+        engine = self._database.engine
+        with write_connection(engine) as writer, engine.connect() as reader:
+            while True:
+                try:
+                    item = self._queue.get(timeout=self._poll_interval)
+                except queue.Empty:
+                    self._catch_up(reader, upto=None)
+                    continue
+                if item is _STOP:
+                    return
+                if isinstance(item, _Job):
+                    self._run_job(writer, item)
+                    continue
+                batch = [item]
+                leftover = None
+                while len(batch) < _MAX_BATCH:
+                    try:
+                        nxt = self._queue.get_nowait()
+                    except queue.Empty:
+                        break
+                    if isinstance(nxt, tuple):
+                        batch.append(nxt)
+                    else:
+                        leftover = nxt
+                        break
+                self._write_batch(writer, reader, batch)
+                if leftover is _STOP:
+                    return
+                if isinstance(leftover, _Job):
+                    self._run_job(writer, leftover)
+
+    def _run_job(self, writer: Connection, job: _Job) -> None:
+        try:
+            result = job.run(writer)
+        except Exception as error:
+            self._answer([(job.future, error)], [])
+        else:
+            self._answer([(job.future, result)], [])
+
+    def _write_batch(
+        self, writer: Connection, reader: Connection, batch: list[tuple[WriteOp, Any]]
+    ) -> None:
+        ops = [op for op, _ in batch]
+        try:
+            outcomes, events = self._commit(writer, ops)
+        except Exception as error:
+            if len(ops) > 1:
+                # One bad write must not fail its neighbours: retry each alone.
+                for single in batch:
+                    self._write_batch(writer, reader, [single])
+                return
+            _log.error("store write failed", key=ops[0].key, error=str(error))
+            outcomes, events = [StoreError(f"write of {ops[0].key!r} failed: {error}")], []
+        gap: list[WatchEvent] = []
+        if events and events[0].revision != self._fed + 1:
+            gap = self._read_gap(reader, upto=events[0].revision - 1)
+        if events:
+            self._fed = events[-1].revision
+        self._answer(
+            [(fut, out) for (_, fut), out in zip(batch, outcomes, strict=True)], gap + events
+        )
+
+    def _commit(
+        self, writer: Connection, ops: list[WriteOp]
+    ) -> tuple[list[KeyValue | StoreError], list[WatchEvent]]:
+        outcomes: list[KeyValue | StoreError] = []
+        events: list[WatchEvent] = []
+        rows: list[dict[str, Any]] = []
+        now = self._clock()
+        with writer.begin():
+            query = select(schema.counter.c.revision).where(schema.counter.c.id == 1)
+            if self._database.dialect == "postgresql":
+                query = query.with_for_update()  # serialises writers across processes
+            revision = writer.execute(query).scalar_one()
+            for op in ops:
+                try:
+                    kv, event, row = self._apply(writer, op, revision + 1, now)
+                except (AlreadyExists, NotFound, Conflict, EncryptionError) as error:
+                    outcomes.append(error)
+                    continue
+                revision += 1
+                outcomes.append(kv)
+                events.append(event)
+                rows.append(row)
+            if rows:
+                writer.execute(schema.events.insert(), rows)
+                writer.execute(
+                    update(schema.counter).where(schema.counter.c.id == 1).values(revision=revision)
+                )
+        return outcomes, events
+
+    def _apply(
+        self, writer: Connection, op: WriteOp, revision: int, now: float
+    ) -> tuple[KeyValue, WatchEvent, dict[str, Any]]:
+        kv = schema.kv
+        current = writer.execute(
+            select(kv.c.value, kv.c.create_revision, kv.c.mod_revision).where(kv.c.key == op.key)
+        ).first()
+        if op.kind == "create":
+            if current is not None:
+                raise AlreadyExists(op.key)
+        elif current is None:
+            raise NotFound(op.key)
+        elif op.expected_revision is not None and current.mod_revision != op.expected_revision:
+            raise Conflict(op.key, expected=op.expected_revision, actual=current.mod_revision)
+        prev_sealed = current.value if current is not None else None
+        prev_value = self._codec.open_optional(op.key, prev_sealed)
+        sealed = self._codec.seal(op.key, op.value) if op.value is not None else None
+        if op.kind == "create":
+            assert op.value is not None and sealed is not None
+            created = revision
+            writer.execute(
+                kv.insert().values(
+                    key=op.key, value=sealed, create_revision=revision, mod_revision=revision
+                )
+            )
+            result = KeyValue(op.key, op.value, revision, revision)
+            event_type = EventType.ADDED
+        elif op.kind == "update":
+            assert current is not None and op.value is not None
+            created = current.create_revision
+            writer.execute(
+                kv.update().where(kv.c.key == op.key).values(value=sealed, mod_revision=revision)
+            )
+            result = KeyValue(op.key, op.value, created, revision)
+            event_type = EventType.MODIFIED
+        else:
+            assert current is not None and prev_value is not None
+            created = current.create_revision
+            writer.execute(kv.delete().where(kv.c.key == op.key))
+            result = KeyValue(op.key, prev_value, created, revision)
+            event_type = EventType.DELETED
+        event = WatchEvent(event_type, op.key, op.value, revision, prev_value, created)
+        row = {
+            "revision": revision,
+            "key": op.key,
+            "type": event_type.value,
+            "create_revision": created,
+            "prev_revision": current.mod_revision if current is not None else 0,
+            "value": sealed,
+            "prev_value": prev_sealed,
+            "created_at": now,
+        }
+        return result, event, row
+
+    def _catch_up(self, reader: Connection, *, upto: int | None) -> None:
+        """Feed the hub with revisions other processes wrote since we last looked."""
+        try:
+            newest = reader.execute(
+                select(schema.counter.c.revision).where(schema.counter.c.id == 1)
+            ).scalar_one()
+            reader.rollback()
+        except Exception as error:
+            reader.rollback()
+            _log.warning("store poll failed", error=str(error))
+            return
+        if newest > self._fed:
+            events = self._read_gap(reader, upto=newest)
+            self._fed = newest
+            self._answer([], events)
+
+    def _read_gap(self, reader: Connection, *, upto: int) -> list[WatchEvent]:
+        try:
+            events, compacted = read_events(
+                reader, self._codec, prefix="", after=self._fed, upto=upto, limit=None
+            )
+        finally:
+            reader.rollback()
+        if self._fed < compacted:
+            self._loop.call_soon_threadsafe(self._publish, [], True)
+        return events
+
+    def _answer(
+        self, results: list[tuple[asyncio.Future[Any], Any]], events: list[WatchEvent]
+    ) -> None:
+        with contextlib.suppress(RuntimeError):  # the loop is gone: nobody is left to answer
+            self._loop.call_soon_threadsafe(_deliver, self._publish, events, results)
+
+
+def _deliver(
+    publish: Publish, events: list[WatchEvent], results: list[tuple[asyncio.Future[Any], Any]]
+) -> None:
+    if events:
+        publish(events, False)
+    for future, outcome in results:
+        if future.cancelled():
+            continue
+        if isinstance(outcome, BaseException):
+            future.set_exception(outcome)
+        else:
+            future.set_result(outcome)
