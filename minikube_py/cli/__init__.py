@@ -38,8 +38,8 @@ def version() -> None:
 def start(profile: str) -> None:
     """Start a cluster (today: its state directory and store)."""
     state = _home() / "profiles" / profile
-    configure_logging(json_file=state / "cluster.log", console=False)
     try:
+        configure_logging(json_file=state / "cluster.log", console=False)
         revision = asyncio.run(_prepare_store(state))
     except (StoreError, OSError) as error:
         raise click.ClickException(str(error)) from None
@@ -52,7 +52,6 @@ def start(profile: str) -> None:
 
 
 async def _prepare_store(state: Path) -> int:
-    state.mkdir(parents=True, exist_ok=True)
     key = load_or_create_key(state / "encryption.key")
     store = await open_store(f"sqlite:///{state / 'state.db'}", encryption=Encryption(key))
     try:
