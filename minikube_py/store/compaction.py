@@ -8,7 +8,9 @@ and everything written in the last ``min_age_seconds``. After that, a list or wa
 history at or before ``K`` gets ``Expired`` (HTTP 410) and its client lists afresh.
 
 ``K`` is recorded before any row is deleted, so no reader can mistake partly deleted history
-for complete history. Rows go in chunks, each its own short transaction on the writer thread,
+for complete history. An event row at or before ``K`` survives while a newer event names it as
+the value it replaced (at most one such row per key), because that is where the newer event's
+previous value lives. Rows go in chunks, each its own short transaction on the writer thread,
 so writes are never held up for long and never see "database is locked".
 """
 
@@ -51,9 +53,18 @@ def choose_and_record(connection: Connection, retention: Retention, now: float) 
 
 
 def delete_chunk(connection: Connection, *, after: int, upto: int) -> int:
-    """Delete the history in ``(after, min(after + chunk, upto)]``; returns its upper end."""
+    """Delete the history in ``(after, min(after + chunk, upto)]``; returns its upper end.
+
+    A row that a retained event names as its ``prev_revision`` stays: it holds the value that
+    event replaced. It goes with a later compaction, once that event is compacted too.
+    """
     end = min(after + _CHUNK, upto)
+    ev = schema.events
+    still_needed = select(ev.c.prev_revision).where(ev.c.revision > upto)
     with connection.begin():
-        ev = schema.events
-        connection.execute(ev.delete().where(ev.c.revision > after, ev.c.revision <= end))
+        connection.execute(
+            ev.delete().where(
+                ev.c.revision > after, ev.c.revision <= end, ev.c.revision.not_in(still_needed)
+            )
+        )
     return end

@@ -8,8 +8,9 @@ others write) needs the state as it was at ``R``. It is rebuilt from the two tab
 
 - a key whose current row has ``mod_revision <= R`` has not changed since: take the row;
 - a key written after ``R`` (changed, deleted, or deleted and re-created) is found through its
-  *first* event after ``R``: that event's ``prev_value`` is exactly the value at ``R`` — or,
-  if the event created the key, the key did not exist at ``R``.
+  *first* event after ``R``: the value that event replaced (the event row at its
+  ``prev_revision``) is exactly the value at ``R`` — or, if the event created the key, the key
+  did not exist at ``R``.
 
 Both come out of index range scans in key order and are merged, so a page costs the same
 whether or not anything changed; history older than the compacted revision is ``Expired``.
@@ -63,8 +64,12 @@ def read_events(
 ) -> tuple[list[WatchEvent], int]:
     """Events under ``prefix`` with ``after < revision <= upto`` in revision order, and
     the compacted revision (history is complete only if ``after >= compacted``)."""
-    ev = schema.events
-    query = select(ev).where(ev.c.revision > after, ev.c.revision <= upto)
+    ev, prev = schema.events, schema.previous
+    query = (
+        select(ev, prev.c.value.label("prev_value"))
+        .outerjoin(prev, prev.c.revision == ev.c.prev_revision)
+        .where(ev.c.revision > after, ev.c.revision <= upto)
+    )
     if prefix:
         query = query.where(ev.c.key >= prefix)
         end = prefix_end(prefix)
@@ -147,7 +152,7 @@ class Reader:
     def _list_at(
         self, connection: Connection, prefix: str, at: int, after: str | None, limit: int
     ) -> Iterator[KeyValue]:
-        kv, ev = schema.kv, schema.events
+        kv, ev, prev = schema.kv, schema.events, schema.previous
         end = prefix_end(prefix)
 
         def in_range(column: Any) -> list[Any]:
@@ -166,8 +171,9 @@ class Reader:
             .subquery()
         )
         changed = (
-            select(ev)
+            select(ev, prev.c.value.label("prev_value"))
             .join(first_after, ev.c.revision == first_after.c.revision)
+            .outerjoin(prev, prev.c.revision == ev.c.prev_revision)
             .where(ev.c.type != EventType.ADDED.value)
             .order_by(ev.c.key)
         )

@@ -261,7 +261,6 @@ class Writer:
             "create_revision": created,
             "prev_revision": current.mod_revision if current is not None else 0,
             "value": sealed,
-            "prev_value": prev_sealed,
             "created_at": now,
         }
         return result, event, row
