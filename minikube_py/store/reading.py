@@ -134,11 +134,12 @@ class Reader:
             revision, after = continuation.decode(secret, prefix=prefix, token=token)
 
         def read(connection: Connection) -> ListResult:
-            at = current_revision(connection) if revision is None else revision
+            newest = current_revision(connection)
+            at = newest if revision is None else revision
             compacted = compacted_revision(connection)
             if at < compacted:
                 raise Expired(at, compacted)
-            rows = list(self._list_at(connection, prefix, at, after, limit))
+            rows = list(self._list_at(connection, prefix, at, after, limit, newest))
             next_token = None
             if limit and len(rows) > limit:
                 rows = rows[:limit]
@@ -150,7 +151,13 @@ class Reader:
         return await self.run(read)
 
     def _list_at(
-        self, connection: Connection, prefix: str, at: int, after: str | None, limit: int
+        self,
+        connection: Connection,
+        prefix: str,
+        at: int,
+        after: str | None,
+        limit: int,
+        newest: int,
     ) -> Iterator[KeyValue]:
         kv, ev, prev = schema.kv, schema.events, schema.previous
         end = prefix_end(prefix)
@@ -183,9 +190,11 @@ class Reader:
             KeyValue(r.key, r.value, r.create_revision, r.mod_revision)
             for r in connection.execute(unchanged)
         )
+        # At the newest revision nothing was written after `at`; skipping the query matters,
+        # since SQLite answers it by scanning the whole history of the key range.
         earlier = (
             KeyValue(r.key, r.prev_value, r.create_revision, r.prev_revision)
-            for r in connection.execute(changed)
+            for r in (connection.execute(changed) if at < newest else ())
         )
         last = None
         for item in heapq.merge(current, earlier, key=lambda item: item.key):
