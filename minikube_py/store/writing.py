@@ -20,6 +20,7 @@ import asyncio
 import contextlib
 import queue
 import threading
+import time
 from collections.abc import Callable
 from typing import Any, Literal
 
@@ -123,34 +124,42 @@ class Writer:
     def _run(self) -> None:
         engine = self._database.engine
         with write_connection(engine) as writer, engine.connect() as reader:
+            checked = time.monotonic()
             while True:
+                # Look for other processes' writes every poll interval, also when busy: a
+                # stream of writes that all fail would otherwise hide them indefinitely.
+                wait = self._poll_interval - (time.monotonic() - checked)
                 try:
-                    item = self._queue.get(timeout=self._poll_interval)
+                    item = self._queue.get(timeout=max(wait, 0.0))
                 except queue.Empty:
-                    self._catch_up(reader, upto=None)
-                    continue
-                if item is _STOP:
+                    item = None
+                if item is not None and self._handle(writer, reader, item) is _STOP:
                     return
-                if isinstance(item, _Job):
-                    self._run_job(writer, item)
-                    continue
-                batch = [item]
-                leftover = None
-                while len(batch) < _MAX_BATCH:
-                    try:
-                        nxt = self._queue.get_nowait()
-                    except queue.Empty:
-                        break
-                    if isinstance(nxt, tuple):
-                        batch.append(nxt)
-                    else:
-                        leftover = nxt
-                        break
-                self._write_batch(writer, reader, batch)
-                if leftover is _STOP:
-                    return
-                if isinstance(leftover, _Job):
-                    self._run_job(writer, leftover)
+                if time.monotonic() - checked >= self._poll_interval:
+                    self._catch_up(reader)
+                    checked = time.monotonic()
+
+    def _handle(self, writer: Connection, reader: Connection, item: Any) -> Any:
+        """Run one queue item — with every write queued behind it — and return _STOP if seen."""
+        if isinstance(item, _Job):
+            self._run_job(writer, item)
+            return None
+        if item is _STOP:
+            return _STOP
+        batch = [item]
+        leftover = None
+        while len(batch) < _MAX_BATCH:
+            try:
+                nxt = self._queue.get_nowait()
+            except queue.Empty:
+                break
+            if isinstance(nxt, tuple):
+                batch.append(nxt)
+            else:
+                leftover = nxt
+                break
+        self._write_batch(writer, reader, batch)
+        return None if leftover is None else self._handle(writer, reader, leftover)
 
     def _run_job(self, writer: Connection, job: _Job) -> None:
         try:
@@ -265,7 +274,7 @@ class Writer:
         }
         return result, event, row
 
-    def _catch_up(self, reader: Connection, *, upto: int | None) -> None:
+    def _catch_up(self, reader: Connection) -> None:
         """Feed the hub with revisions other processes wrote since we last looked."""
         try:
             newest = reader.execute(

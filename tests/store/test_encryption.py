@@ -35,6 +35,11 @@ def _raw_rows(url: str) -> bytes:
         engine.dispose()
 
 
+def _raw_files(directory: Path) -> bytes:
+    """The database, WAL and shared-memory files, byte for byte."""
+    return b"".join(path.read_bytes() for path in directory.glob("state.db*"))
+
+
 async def test_secrets_are_sealed_in_the_database_and_open_for_readers(
     store_url: str, tmp_path: Path
 ) -> None:
@@ -69,7 +74,7 @@ async def test_a_raw_dump_of_the_sqlite_file_shows_no_plaintext(tmp_path: Path) 
         await store.create("/registry/configmaps/default/app", CONFIG)
     finally:
         await store.close()
-    dump = b"".join(p.read_bytes() for p in tmp_path.glob("state.db*"))
+    dump = _raw_files(tmp_path)
     assert b"PUBLIC-CONFIG-MARKER" in dump
     assert b"TOP-SECRET-MARKER" not in dump
 

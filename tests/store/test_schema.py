@@ -29,7 +29,7 @@ async def test_a_database_from_a_newer_schema_is_refused(tmp_path: Path) -> None
 async def test_a_file_that_is_not_a_database_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "state.db"
     path.write_bytes(b"this is not an SQLite database, just some bytes" * 100)
-    with pytest.raises(SchemaError, match="cannot open the store at .*: file is not a database"):
+    with pytest.raises(SchemaError, match=r"cannot open the store at .*: file is not a database"):
         await open_store(f"sqlite:///{path}")
     assert path.read_bytes().startswith(b"this is not")
 
