@@ -18,18 +18,18 @@ whether or not anything changed; history older than the compacted revision is ``
 
 from __future__ import annotations
 
-import asyncio
+import functools
 import heapq
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection, bindparam, func, select
 
 from minikube_py.store import continuation, schema
 from minikube_py.store.database import Database, read_options
 from minikube_py.store.encryption import ValueCodec
 from minikube_py.store.errors import Expired, NotFound
+from minikube_py.store.pool import ReadPool
 from minikube_py.store.records import EventType, KeyValue, ListResult, WatchEvent
 
 T = TypeVar("T")
@@ -94,31 +94,38 @@ def read_events(
     return events, compacted
 
 
+def _in_transaction(read: Callable[[Connection], T], connection: Connection) -> T:
+    with connection.begin():
+        return read(connection)
+
+
+_GET = select(schema.kv).where(schema.kv.c.key == bindparam("key"))
+
+
 class Reader:
-    """Runs read transactions off the event loop."""
+    """Runs read transactions off the event loop, each pool thread on its own connection
+    (checking a connection out of the engine's pool for every read cost more than the read)."""
 
     def __init__(self, database: Database, codec: ValueCodec) -> None:
         self._database = database
         self._codec = codec
-        self._options = read_options(database.dialect)
-        self._executor = ThreadPoolExecutor(_READ_THREADS, thread_name_prefix="store-read")
+        options = read_options(database.dialect)
+        self._pool: ReadPool[Connection] = ReadPool(
+            threads=_READ_THREADS,
+            name="store-read",
+            make_state=lambda: database.engine.connect().execution_options(**options),
+            drop_state=lambda connection: connection.close(),
+        )
 
     def close(self) -> None:
-        self._executor.shutdown(wait=True)
+        self._pool.stop()
 
     async def run(self, read: Callable[[Connection], T]) -> T:
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._executor, self._in_transaction, read)
-
-    def _in_transaction(self, read: Callable[[Connection], T]) -> T:
-        engine = self._database.engine
-        with engine.connect().execution_options(**self._options) as connection, connection.begin():
-            return read(connection)
+        return await self._pool.submit(functools.partial(_in_transaction, read))
 
     async def get(self, key: str) -> KeyValue:
         def read(connection: Connection) -> KeyValue:
-            kv = schema.kv
-            row = connection.execute(select(kv).where(kv.c.key == key)).first()
+            row = connection.execute(_GET, {"key": key}).first()
             if row is None:
                 raise NotFound(key)
             return KeyValue(

@@ -18,6 +18,7 @@ from collections.abc import Callable
 
 from minikube_py.logs import get_logger
 from minikube_py.store import compaction
+from minikube_py.store.applying import WriteOp
 from minikube_py.store.compaction import Retention
 from minikube_py.store.database import Database, open_database
 from minikube_py.store.encryption import Encryption, ValueCodec
@@ -25,7 +26,7 @@ from minikube_py.store.errors import Expired
 from minikube_py.store.reading import Reader, compacted_revision, current_revision, read_events
 from minikube_py.store.records import KeyValue, ListResult, WatchEvent
 from minikube_py.store.watching import SqlWatch, WatchHub
-from minikube_py.store.writing import WriteOp, Writer
+from minikube_py.store.writing import Writer
 
 _log = get_logger("store")
 

@@ -22,13 +22,14 @@ import queue
 import threading
 import time
 from collections.abc import Callable
-from typing import Any, Literal
+from typing import Any
 
 import attrs
-from sqlalchemy import Connection, select, update
+from sqlalchemy import Connection, bindparam, select, update
 
 from minikube_py.logs import get_logger
 from minikube_py.store import schema
+from minikube_py.store.applying import Stored, WriteOp, apply
 from minikube_py.store.database import Database, write_connection
 from minikube_py.store.encryption import ValueCodec
 from minikube_py.store.errors import (
@@ -40,22 +41,12 @@ from minikube_py.store.errors import (
     StoreError,
 )
 from minikube_py.store.reading import read_events
-from minikube_py.store.records import EventType, KeyValue, WatchEvent
+from minikube_py.store.records import KeyValue, WatchEvent
 
 _MAX_BATCH = 512
 _log = get_logger("store")
 
 Publish = Callable[[list[WatchEvent], bool], None]
-
-
-@attrs.frozen
-class WriteOp:
-    """One requested write; ``expected_revision=None`` skips the compare-and-swap."""
-
-    kind: Literal["create", "update", "delete"]
-    key: str
-    value: bytes | None = None
-    expected_revision: int | None = None
 
 
 @attrs.frozen
@@ -67,6 +58,43 @@ class _Job:
 
 
 _STOP = object()
+
+_kv = schema.kv
+_SELECT_ROWS = select(_kv).where(_kv.c.key.in_(bindparam("keys", expanding=True)))
+_UPDATE_ROW = (
+    _kv.update()
+    .where(_kv.c.key == bindparam("k"))
+    .values(value=bindparam("v"), create_revision=bindparam("c"), mod_revision=bindparam("m"))
+)
+_DELETE_ROW = _kv.delete().where(_kv.c.key == bindparam("k"))
+_SET_REVISION = (
+    update(schema.counter).where(schema.counter.c.id == 1).values(revision=bindparam("revision"))
+)
+
+
+def _store_rows(
+    writer: Connection, before: dict[str, Stored], after: dict[str, Stored | None]
+) -> None:
+    """Bring ``kv`` from ``before`` to ``after`` (only keys whose row changed)."""
+    inserts, updates, deletes = [], [], []
+    for key, row in after.items():
+        old = before.get(key)
+        if row is old:
+            continue
+        if row is None:
+            deletes.append({"k": key})
+        elif old is None:
+            inserts.append({"key": key, **row._asdict()})
+        else:
+            updates.append(
+                {"k": key, "v": row.value, "c": row.create_revision, "m": row.mod_revision}
+            )
+    if deletes:
+        writer.execute(_DELETE_ROW, deletes)
+    if updates:
+        writer.execute(_UPDATE_ROW, updates)
+    if inserts:
+        writer.execute(_kv.insert(), inserts)
 
 
 class Writer:
@@ -93,6 +121,10 @@ class Writer:
         self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._closed = False
         self._thread = threading.Thread(target=self._run, name="store-writer", daemon=True)
+        self._counter_query = select(schema.counter.c.revision).where(schema.counter.c.id == 1)
+        if database.dialect == "postgresql":
+            # The row lock serialises writers across processes, so revisions commit in order.
+            self._counter_query = self._counter_query.with_for_update()
 
     def start(self) -> None:
         self._thread.start()
@@ -195,84 +227,35 @@ class Writer:
     def _commit(
         self, writer: Connection, ops: list[WriteOp]
     ) -> tuple[list[KeyValue | StoreError], list[WatchEvent]]:
+        """Apply ``ops`` in one transaction: one read of their keys, a few bulk writes."""
         outcomes: list[KeyValue | StoreError] = []
         events: list[WatchEvent] = []
-        rows: list[dict[str, Any]] = []
+        history: list[dict[str, Any]] = []
         now = self._clock()
         with writer.begin():
-            query = select(schema.counter.c.revision).where(schema.counter.c.id == 1)
-            if self._database.dialect == "postgresql":
-                query = query.with_for_update()  # serialises writers across processes
-            revision = writer.execute(query).scalar_one()
+            revision = writer.execute(self._counter_query).scalar_one()
+            keys = list({op.key: None for op in ops})
+            before = {
+                row.key: Stored(row.value, row.create_revision, row.mod_revision)
+                for row in writer.execute(_SELECT_ROWS, {"keys": keys})
+            }
+            after: dict[str, Stored | None] = dict(before)
             for op in ops:
                 try:
-                    kv, event, row = self._apply(writer, op, revision + 1, now)
+                    applied = apply(op, after.get(op.key), revision + 1, codec=self._codec, now=now)
                 except (AlreadyExists, NotFound, Conflict, EncryptionError) as error:
                     outcomes.append(error)
                     continue
                 revision += 1
-                outcomes.append(kv)
-                events.append(event)
-                rows.append(row)
-            if rows:
-                writer.execute(schema.events.insert(), rows)
-                writer.execute(
-                    update(schema.counter).where(schema.counter.c.id == 1).values(revision=revision)
-                )
+                after[op.key] = applied.row
+                outcomes.append(applied.answer)
+                events.append(applied.event)
+                history.append(applied.history)
+            if history:
+                _store_rows(writer, before, after)
+                writer.execute(schema.events.insert(), history)
+                writer.execute(_SET_REVISION, {"revision": revision})
         return outcomes, events
-
-    def _apply(
-        self, writer: Connection, op: WriteOp, revision: int, now: float
-    ) -> tuple[KeyValue, WatchEvent, dict[str, Any]]:
-        kv = schema.kv
-        current = writer.execute(
-            select(kv.c.value, kv.c.create_revision, kv.c.mod_revision).where(kv.c.key == op.key)
-        ).first()
-        if op.kind == "create":
-            if current is not None:
-                raise AlreadyExists(op.key)
-        elif current is None:
-            raise NotFound(op.key)
-        elif op.expected_revision is not None and current.mod_revision != op.expected_revision:
-            raise Conflict(op.key, expected=op.expected_revision, actual=current.mod_revision)
-        prev_sealed = current.value if current is not None else None
-        prev_value = self._codec.open_optional(op.key, prev_sealed)
-        sealed = self._codec.seal(op.key, op.value) if op.value is not None else None
-        if op.kind == "create":
-            assert op.value is not None and sealed is not None
-            created = revision
-            writer.execute(
-                kv.insert().values(
-                    key=op.key, value=sealed, create_revision=revision, mod_revision=revision
-                )
-            )
-            result = KeyValue(op.key, op.value, revision, revision)
-            event_type = EventType.ADDED
-        elif op.kind == "update":
-            assert current is not None and op.value is not None
-            created = current.create_revision
-            writer.execute(
-                kv.update().where(kv.c.key == op.key).values(value=sealed, mod_revision=revision)
-            )
-            result = KeyValue(op.key, op.value, created, revision)
-            event_type = EventType.MODIFIED
-        else:
-            assert current is not None and prev_value is not None
-            created = current.create_revision
-            writer.execute(kv.delete().where(kv.c.key == op.key))
-            result = KeyValue(op.key, prev_value, created, revision)
-            event_type = EventType.DELETED
-        event = WatchEvent(event_type, op.key, op.value, revision, prev_value, created)
-        row = {
-            "revision": revision,
-            "key": op.key,
-            "type": event_type.value,
-            "create_revision": created,
-            "prev_revision": current.mod_revision if current is not None else 0,
-            "value": sealed,
-            "created_at": now,
-        }
-        return result, event, row
 
     def _catch_up(self, reader: Connection) -> None:
         """Feed the hub with revisions other processes wrote since we last looked."""
