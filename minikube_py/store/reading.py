@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import functools
 import heapq
+import sys
 from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 
@@ -38,9 +39,10 @@ _READ_THREADS = 4
 
 def prefix_end(prefix: str) -> str | None:
     """The smallest key greater than every key starting with ``prefix`` (None: no bound)."""
-    if not prefix:
+    stripped = prefix.rstrip(chr(sys.maxunicode))  # the highest character cannot be raised
+    if not stripped:
         return None
-    return prefix[:-1] + chr(ord(prefix[-1]) + 1)
+    return stripped[:-1] + chr(ord(stripped[-1]) + 1)
 
 
 def current_revision(connection: Connection) -> int:

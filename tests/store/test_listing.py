@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from minikube_py.store import Expired, InvalidContinueToken, Retention, SqlStore, open_store
+from minikube_py.store.reading import prefix_end
 
 
 async def _fill(store: SqlStore, keys: list[str]) -> None:
@@ -112,3 +113,11 @@ async def test_a_continue_token_older_than_compaction_is_expired(store_url: str)
         assert len((await store.list("/registry/cm/")).items) == 3
     finally:
         await store.close()
+
+
+def test_prefix_end_bounds_every_key_under_the_prefix() -> None:
+    assert prefix_end("/registry/pods/") == "/registry/pods0"
+    assert prefix_end("") is None
+    top = chr(0x10FFFF)
+    assert prefix_end(f"/a{top}") == "/b"
+    assert prefix_end(top * 2) is None
