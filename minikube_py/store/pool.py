@@ -38,6 +38,7 @@ class ReadPool(Generic[S]):
         drop_state: Callable[[S], None],
     ) -> None:
         self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self._stopped = False
         self._make_state = make_state
         self._drop_state = drop_state
         self._workers = [
@@ -50,11 +51,15 @@ class ReadPool(Generic[S]):
     def submit(self, call: Callable[[S], T]) -> asyncio.Future[T]:
         loop = asyncio.get_running_loop()
         future: asyncio.Future[T] = loop.create_future()
-        self._queue.put((call, future, loop))
+        if self._stopped:
+            future.set_exception(RuntimeError("the read pool is stopped"))
+        else:
+            self._queue.put((call, future, loop))
         return future
 
     def stop(self) -> None:
         """Let the workers finish what is queued, then end them (blocking)."""
+        self._stopped = True
         for _ in self._workers:
             self._queue.put(_STOP)
         for worker in self._workers:

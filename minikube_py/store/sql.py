@@ -22,7 +22,7 @@ from minikube_py.store.applying import WriteOp
 from minikube_py.store.compaction import Retention
 from minikube_py.store.database import Database, open_database
 from minikube_py.store.encryption import Encryption, ValueCodec
-from minikube_py.store.errors import Expired
+from minikube_py.store.errors import Expired, StoreClosed
 from minikube_py.store.reading import Reader, compacted_revision, current_revision, read_events
 from minikube_py.store.records import KeyValue, ListResult, WatchEvent
 from minikube_py.store.watching import SqlWatch, WatchHub
@@ -77,6 +77,7 @@ class SqlStore:
         self._hub: WatchHub | None = None
         self._writer: Writer | None = None
         self._compactor: asyncio.Task[None] | None = None
+        self._closed = False
 
     async def start(self) -> None:
         revision = await self._reader.run(current_revision)
@@ -104,6 +105,10 @@ class SqlStore:
         assert self._hub is not None, "store not started"
         return self._hub
 
+    def _check_open(self) -> None:
+        if self._closed:
+            raise StoreClosed("the store is closed")
+
     def _write(self, op: WriteOp) -> asyncio.Future[KeyValue]:
         assert self._writer is not None, "store not started"
         return self._writer.submit(op)
@@ -112,11 +117,13 @@ class SqlStore:
         return await self._write(WriteOp("create", key, value))
 
     async def get(self, key: str) -> KeyValue:
+        self._check_open()
         return await self._reader.get(key)
 
     async def list(
         self, prefix: str, *, limit: int = 0, continue_token: str | None = None
     ) -> ListResult:
+        self._check_open()
         return await self._reader.list(prefix, limit, continue_token)
 
     async def update(self, key: str, value: bytes, *, expected_revision: int | None) -> KeyValue:
@@ -126,9 +133,11 @@ class SqlStore:
         return await self._write(WriteOp("delete", key, None, expected_revision))
 
     async def current_revision(self) -> int:
+        self._check_open()
         return await self._reader.run(current_revision)
 
     async def watch(self, prefix: str, from_revision: int) -> SqlWatch:
+        self._check_open()
         compacted = await self._reader.run(compacted_revision)
         if from_revision < compacted:
             raise Expired(from_revision, compacted)
@@ -168,6 +177,9 @@ class SqlStore:
                 _log.warning("store compaction failed", error=str(error))
 
     async def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
         if self._compactor is not None:
             self._compactor.cancel()
             with contextlib.suppress(asyncio.CancelledError):

@@ -9,9 +9,10 @@ with concurrency while every acknowledgement stays durable.
 
 The writer is also the feed of the watch hub. After a commit it hands the batch's events to the
 event loop, *before* resolving the callers' futures, so a caller that wrote and then watches
-cannot miss its own write. Other processes may write to the same database: when idle the writer
-polls the revision counter, and whenever revisions appear that it did not write (a gap) it reads
-them from the ``events`` table first, so watchers always see one gap-free, ordered history.
+cannot miss its own write. Other processes may write to the same database: every poll interval
+the writer reads the revision counter, and whenever revisions appear that it did not write (a
+gap) it reads them from the ``events`` table first, so watchers always see one gap-free, ordered
+history.
 """
 
 from __future__ import annotations
@@ -40,7 +41,7 @@ from minikube_py.store.errors import (
     StoreClosed,
     StoreError,
 )
-from minikube_py.store.reading import read_events
+from minikube_py.store.reading import current_revision, read_events
 from minikube_py.store.records import KeyValue, WatchEvent
 
 _MAX_BATCH = 512
@@ -260,28 +261,37 @@ class Writer:
     def _catch_up(self, reader: Connection) -> None:
         """Feed the hub with revisions other processes wrote since we last looked."""
         try:
-            newest = reader.execute(
-                select(schema.counter.c.revision).where(schema.counter.c.id == 1)
-            ).scalar_one()
-            reader.rollback()
+            newest = current_revision(reader)
         except Exception as error:
-            reader.rollback()
             _log.warning("store poll failed", error=str(error))
             return
+        finally:
+            reader.rollback()
         if newest > self._fed:
             events = self._read_gap(reader, upto=newest)
             self._fed = newest
             self._answer([], events)
 
     def _read_gap(self, reader: Connection, *, upto: int) -> list[WatchEvent]:
+        """Revisions after the last one fed to the hub, up to ``upto``, read from history.
+
+        If they cannot be read (compacted already, or the database failed), watchers are
+        ended with ``Expired`` so that their clients list afresh: a silent gap is never an
+        option.
+        """
         try:
             events, compacted = read_events(
                 reader, self._codec, prefix="", after=self._fed, upto=upto, limit=None
             )
+            lost = self._fed < compacted
+        except Exception as error:
+            _log.error("store could not read revisions for watchers", error=str(error))
+            events, lost = [], True
         finally:
             reader.rollback()
-        if self._fed < compacted:
-            self._loop.call_soon_threadsafe(self._publish, [], True)
+        if lost:
+            with contextlib.suppress(RuntimeError):
+                self._loop.call_soon_threadsafe(self._publish, [], True)
         return events
 
     def _answer(

@@ -140,5 +140,12 @@ async def test_revisions_are_never_reused_across_restarts(store_url: str) -> Non
 async def test_operations_after_close_fail_clearly(store_url: str) -> None:
     store = await open_store(store_url)
     await store.close()
+    await store.close()  # closing twice is harmless
     with pytest.raises(StoreClosed):
         await store.create(POD, b"v")
+    with pytest.raises(StoreClosed):
+        await store.get(POD)
+    with pytest.raises(StoreClosed):
+        await store.list("/registry/")
+    with pytest.raises(StoreClosed):
+        await store.watch("/registry/", 0)
