@@ -52,9 +52,15 @@ class Store(Protocol):
         """The current value of a key; ``NotFound`` if absent."""
 
     async def list(
-        self, prefix: str, *, limit: int = 0, continue_token: str | None = None
+        self,
+        prefix: str,
+        *,
+        limit: int = 0,
+        continue_token: str | None = None,
+        revision: int | None = None,
     ) -> ListResult:
-        """Keys under ``prefix`` in key order, ``limit`` at a time (0: all)."""
+        """Keys under ``prefix`` in key order, ``limit`` at a time (0: all), as they were at
+        ``revision`` (default: the newest; ``RevisionNotYet`` if it is in the future)."""
 
     async def update(self, key: str, value: bytes, *, expected_revision: int | None) -> KeyValue:
         """Replace a key's value if its mod revision is still ``expected_revision``."""

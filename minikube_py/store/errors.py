@@ -54,6 +54,15 @@ class Expired(StoreError):
         self.compacted = compacted
 
 
+class RevisionNotYet(StoreError):
+    """A read asked for a revision newer than any written so far."""
+
+    def __init__(self, revision: int, newest: int) -> None:
+        super().__init__(f"revision {revision} is newer than the newest revision {newest}")
+        self.revision = revision
+        self.newest = newest
+
+
 class WatchOverflow(StoreError):
     """A watcher fell too far behind and was ended; it should list again, then watch."""
 

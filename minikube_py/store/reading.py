@@ -29,7 +29,7 @@ from sqlalchemy import Connection, bindparam, func, select
 from minikube_py.store import continuation, schema
 from minikube_py.store.database import Database, read_options
 from minikube_py.store.encryption import ValueCodec
-from minikube_py.store.errors import Expired, NotFound
+from minikube_py.store.errors import Expired, NotFound, RevisionNotYet
 from minikube_py.store.pool import ReadPool
 from minikube_py.store.records import EventType, KeyValue, ListResult, WatchEvent
 
@@ -136,9 +136,11 @@ class Reader:
 
         return await self.run(read)
 
-    async def list(self, prefix: str, limit: int, token: str | None) -> ListResult:
+    async def list(
+        self, prefix: str, limit: int, token: str | None, at_revision: int | None = None
+    ) -> ListResult:
         secret = self._database.token_secret
-        revision, after = (None, None)
+        revision, after = (at_revision, None)
         if token:
             revision, after = continuation.decode(secret, prefix=prefix, token=token)
 
@@ -148,6 +150,8 @@ class Reader:
             compacted = compacted_revision(connection)
             if at < compacted:
                 raise Expired(at, compacted)
+            if at > newest:
+                raise RevisionNotYet(at, newest)
             rows = list(self._list_at(connection, prefix, at, after, limit, newest))
             next_token = None
             if limit and len(rows) > limit:

@@ -121,10 +121,15 @@ class SqlStore:
         return await self._reader.get(key)
 
     async def list(
-        self, prefix: str, *, limit: int = 0, continue_token: str | None = None
+        self,
+        prefix: str,
+        *,
+        limit: int = 0,
+        continue_token: str | None = None,
+        revision: int | None = None,
     ) -> ListResult:
         self._check_open()
-        return await self._reader.list(prefix, limit, continue_token)
+        return await self._reader.list(prefix, limit, continue_token, revision)
 
     async def update(self, key: str, value: bytes, *, expected_revision: int | None) -> KeyValue:
         return await self._write(WriteOp("update", key, value, expected_revision))

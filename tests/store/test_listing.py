@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from minikube_py.store import Expired, InvalidContinueToken, Retention, SqlStore, open_store
+from minikube_py.store import (
+    Expired,
+    InvalidContinueToken,
+    Retention,
+    RevisionNotYet,
+    SqlStore,
+    open_store,
+)
 from minikube_py.store.reading import prefix_end
 
 
@@ -121,3 +128,14 @@ def test_prefix_end_bounds_every_key_under_the_prefix() -> None:
     top = chr(0x10FFFF)
     assert prefix_end(f"/a{top}") == "/b"
     assert prefix_end(top * 2) is None
+
+
+async def test_list_at_an_older_revision_shows_the_state_then(store: SqlStore) -> None:
+    first = await store.create("/registry/cm/ns/a", b"1")
+    await store.update("/registry/cm/ns/a", b"2", expected_revision=None)
+    await store.create("/registry/cm/ns/b", b"3")
+    then = await store.list("/registry/cm/", revision=first.mod_revision)
+    assert [(i.key, i.value) for i in then.items] == [("/registry/cm/ns/a", b"1")]
+    assert then.revision == first.mod_revision
+    with pytest.raises(RevisionNotYet):
+        await store.list("/registry/cm/", revision=await store.current_revision() + 1)
