@@ -9,17 +9,19 @@ from __future__ import annotations
 
 import asyncio
 import os
+import signal
 from pathlib import Path
 
 import click
 
 from minikube_py import __version__
+from minikube_py.cluster import ClusterConfig, ClusterError, running_cluster
 from minikube_py.logs import configure_logging
 from minikube_py.store import Encryption, StoreError, load_or_create_key, open_store
 
 
 def _home() -> Path:
-    return Path(os.environ.get("MINIKUBE_PY_HOME", Path.home() / ".minikube-py"))
+    return Path(os.environ.get("MINIKUBE_PY_HOME", Path.home() / ".minikube_py"))
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -58,3 +60,47 @@ async def _prepare_store(state: Path) -> int:
         return await store.current_revision()
     finally:
         await store.close()
+
+
+@main.command()
+@click.option("-p", "--profile", default="minikube", show_default=True, help="Profile name.")
+@click.option("--state-dir", type=click.Path(path_type=Path), help="State directory.")
+@click.option("--address", default="127.49.0.2", show_default=True, help="Address to serve on.")
+@click.option("--port", default=8443, show_default=True, help="HTTPS port (0: a free one).")
+@click.option(
+    "--kubeconfig", type=click.Path(path_type=Path), help="Write a standalone kubeconfig."
+)
+@click.option("--store", "store_url", help="Store URL (default: SQLite in the state directory).")
+def serve(
+    profile: str,
+    state_dir: Path | None,
+    address: str,
+    port: int,
+    kubeconfig: Path | None,
+    store_url: str | None,
+) -> None:
+    """Run the cluster in the foreground until interrupted (SIGINT / SIGTERM)."""
+    config = ClusterConfig(
+        profile=profile,
+        state_dir=state_dir,
+        address=address,
+        port=port,
+        store_url=store_url,
+        kubeconfig=kubeconfig,
+    )
+    configure_logging(json_file=config.directory / "cluster.log", console=False)
+    try:
+        asyncio.run(_serve(config))
+    except (ClusterError, StoreError, OSError, ValueError) as error:
+        raise click.ClickException(str(error)) from None
+
+
+async def _serve(config: ClusterConfig) -> None:
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    async with running_cluster(config) as cluster:
+        click.echo(f"minikube-py: serving {cluster.url} (kubeconfig: {cluster.kubeconfig})")
+        await stop.wait()
+    click.echo("minikube-py: stopped")

@@ -1,0 +1,115 @@
+"""The HTTP application: middlewares, the non-resource endpoints, and dispatch.
+
+Every request passes two middlewares: *errors* (whatever goes wrong leaves as a Kubernetes
+``Status``, never an HTML page or a traceback) and *authentication* (who is asking; anonymous
+callers may only read ``/version`` and the health endpoints). Then the path decides: discovery
+(``/api``, ``/apis/...``), ``/version``, health, OpenAPI, or a resource request for
+``handlers.py``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from aiohttp import web
+
+from minikube_py.api import errors
+from minikube_py.api.registry import Registry
+from minikube_py.apiserver import discovery, openapi, routing
+from minikube_py.apiserver.authn import ANONYMOUS, Authenticator, is_public
+from minikube_py.apiserver.decoding import MAX_BODY_BYTES
+from minikube_py.apiserver.handlers import ResourceHandler, reply
+from minikube_py.logs import get_logger
+
+_log = get_logger("apiserver")
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+HEALTH_CHECKS = ("ping", "log", "etcd", "informer-sync", "poststarthook/start-apiserver")
+
+
+def make_app(
+    handler: ResourceHandler,
+    registry: Registry,
+    authenticator: Authenticator,
+    *,
+    server_address: str,
+) -> web.Application:
+    @web.middleware
+    async def statuses(request: web.Request, next_handler: Handler) -> web.StreamResponse:
+        try:
+            return await next_handler(request)
+        except errors.ApiError as error:
+            return reply(error.status(), error.code)
+        except web.HTTPRequestEntityTooLarge:
+            big = errors.too_large(f"Request entity too large: limit is {MAX_BODY_BYTES}")
+            return reply(big.status(), big.code)
+        except web.HTTPException:
+            raise
+        except Exception as error:
+            _log.exception("request failed", method=request.method, path=request.path)
+            failure = errors.internal(str(error) or type(error).__name__)
+            return reply(failure.status(), failure.code)
+
+    @web.middleware
+    async def authentication(request: web.Request, next_handler: Handler) -> web.StreamResponse:
+        user = authenticator.authenticate_request(request)
+        if user is None or (user == ANONYMOUS and not is_public(request.path)):
+            raise errors.unauthorized()
+        request["user"] = user
+        return await next_handler(request)
+
+    async def dispatch(request: web.Request) -> web.StreamResponse:
+        path = request.path.rstrip("/") or "/"
+        if path == "/version":
+            return reply(discovery.version_info())
+        if path.split("/")[1] in ("healthz", "livez", "readyz"):
+            return _health(path, verbose="verbose" in request.query)
+        if path.startswith("/openapi/"):
+            document = openapi.document(registry, path)
+            if document is None:
+                raise errors.path_not_found()
+            return reply(document)
+        found = _discovery(registry, path, server_address)
+        if found is not None:
+            return reply(found)
+        target = routing.parse(registry, path)
+        if target is None:
+            raise errors.path_not_found()
+        return await handler.handle(request, target)
+
+    app = web.Application(
+        client_max_size=MAX_BODY_BYTES,
+        middlewares=[statuses, authentication],  # type: ignore[list-item]
+    )
+    app.router.add_route("*", "/{tail:.*}", dispatch)
+    return app
+
+
+def _discovery(registry: Registry, path: str, server_address: str) -> dict[str, Any] | None:
+    parts = [part for part in path.split("/") if part]
+    if parts == ["api"]:
+        return discovery.api_versions(server_address)
+    if parts == ["apis"]:
+        return discovery.api_group_list(registry)
+    if len(parts) == 2 and parts[0] == "api":
+        return discovery.api_resource_list(registry, "", parts[1]) or _missing()
+    if len(parts) == 2 and parts[0] == "apis":
+        return discovery.api_group(registry, parts[1]) or _missing()
+    if len(parts) == 3 and parts[0] == "apis":
+        return discovery.api_resource_list(registry, parts[1], parts[2]) or _missing()
+    return None
+
+
+def _missing() -> dict[str, Any]:
+    raise errors.path_not_found()
+
+
+def _health(path: str, *, verbose: bool) -> web.Response:
+    """``ok``, or with ``?verbose`` one ``[+]check ok`` line per check, as upstream."""
+    endpoint = path.split("/")[1]
+    if not verbose:
+        return web.Response(text="ok", content_type="text/plain")
+    lines = [f"[+]{check} ok" for check in HEALTH_CHECKS]
+    lines.append(f"{endpoint} check passed")
+    return web.Response(text="\n".join(lines) + "\n", content_type="text/plain")

@@ -1,0 +1,104 @@
+"""Reading what a request carries: its body, and the options in its query string.
+
+Bodies are JSON (what kubectl and client libraries send) or YAML (what people ``curl``);
+anything else, or anything that does not parse, is a 400 with the parse error. Query options
+follow upstream's conventions: booleans are ``true``/``1``/``True``, ``dryRun=All`` means "run
+everything but the write", and list, watch and delete options have their Kubernetes names.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import yaml
+from aiohttp import web
+from multidict import MultiMapping
+
+from minikube_py.api import errors
+from minikube_py.apiserver.listing import ListOptions
+
+MAX_BODY_BYTES = 3 * 1024 * 1024  # upstream's request body limit
+MAX_OBJECT_BYTES = 1536 * 1024  # upstream's limit on one stored object (etcd's request size)
+
+
+async def read_body(request: web.Request) -> Any:
+    raw = await request.read()
+    if len(raw) > MAX_BODY_BYTES:
+        raise errors.too_large("the request body is too large")
+    if not raw.strip():
+        raise errors.bad_request("the request body is empty")
+    content_type = request.content_type
+    try:
+        if "yaml" in content_type:
+            return yaml.safe_load(raw.decode("utf-8"))
+        return json.loads(raw)
+    except (ValueError, UnicodeDecodeError, yaml.YAMLError) as error:
+        raise errors.bad_request(f"error decoding the request body: {error}") from None
+
+
+def flag(query: MultiMapping[str], name: str) -> bool:
+    return query.get(name, "").lower() in ("true", "1")
+
+
+def integer(query: MultiMapping[str], name: str, default: int = 0) -> int:
+    value = query.get(name)
+    if value in (None, ""):
+        return default
+    try:
+        number = int(value)
+    except ValueError:
+        raise errors.bad_request(f"invalid {name}: {value!r} is not an integer") from None
+    if number < 0:
+        raise errors.bad_request(f"invalid {name}: must not be negative")
+    return number
+
+
+def dry_run(query: MultiMapping[str]) -> bool:
+    values = query.getall("dryRun", [])
+    for value in values:
+        if value != "All":
+            raise errors.bad_request(f'invalid dry run option: "{value}": supported values: "All"')
+    return bool(values)
+
+
+def list_options(query: MultiMapping[str]) -> ListOptions:
+    return ListOptions(
+        label_selector=query.get("labelSelector", ""),
+        field_selector=query.get("fieldSelector", ""),
+        limit=integer(query, "limit"),
+        continue_token=query.get("continue") or None,
+        resource_version=query.get("resourceVersion", ""),
+        resource_version_match=query.get("resourceVersionMatch", ""),
+    )
+
+
+def delete_options(query: MultiMapping[str], body: Any) -> dict[str, Any]:
+    """DeleteOptions from the body (kubectl sends one) and the query (curl users do)."""
+    options: dict[str, Any] = dict(body) if isinstance(body, dict) else {}
+    if "propagationPolicy" in query:
+        options["propagationPolicy"] = query["propagationPolicy"]
+    if "gracePeriodSeconds" in query:
+        options["gracePeriodSeconds"] = integer(query, "gracePeriodSeconds")
+    policy = options.get("propagationPolicy")
+    if policy not in (None, "Orphan", "Background", "Foreground"):
+        raise errors.bad_request(
+            f'unsupported propagationPolicy "{policy}": supported values: "Orphan", '
+            '"Background", "Foreground"'
+        )
+    if options.get("orphanDependents") is True and policy is None:
+        options["propagationPolicy"] = "Orphan"
+    return options
+
+
+async def optional_body(request: web.Request) -> Any:
+    """A body that may be absent (DELETE)."""
+    if not request.can_read_body:
+        return None
+    raw = await request.read()
+    if not raw.strip():
+        return None
+    try:
+        return json.loads(raw)
+    except ValueError as error:
+        raise errors.bad_request(f"error decoding the request body: {error}") from None

@@ -1,0 +1,106 @@
+"""Discovery: telling clients which groups, versions and resources are served.
+
+Before ``kubectl get deploy`` can send a request it must learn that ``deploy`` is a short name
+of ``deployments`` in ``apps/v1``. It asks ``/api`` and ``/apis`` for the groups and versions,
+then each ``/api/v1`` and ``/apis/<group>/<version>`` for an ``APIResourceList``. We answer in
+the classic JSON shapes (WIRE.md): kubectl accepts them, and so does every client library.
+All of it is derived from the registry.
+"""
+
+from __future__ import annotations
+
+import platform
+from typing import Any
+
+from minikube_py.api.catalog import subresource
+from minikube_py.api.registry import Registry
+from minikube_py.api.resources import ResourceType
+
+KUBERNETES_VERSION = "v1.32.0"
+
+
+def version_info() -> dict[str, str]:
+    """``/version``: all nine fields, since the Python client requires every one."""
+    return {
+        "major": "1",
+        "minor": KUBERNETES_VERSION.split(".")[1],
+        "gitVersion": KUBERNETES_VERSION,
+        "gitCommit": "0000000000000000000000000000000000000000",
+        "gitTreeState": "clean",
+        "buildDate": "2024-12-11T00:00:00Z",
+        "goVersion": f"python{platform.python_version()}",
+        "compiler": "cpython",
+        "platform": f"{platform.system().lower()}/{_arch()}",
+    }
+
+
+def _arch() -> str:
+    machine = platform.machine().lower()
+    return {"x86_64": "amd64", "aarch64": "arm64"}.get(machine, machine)
+
+
+def api_versions(server_address: str) -> dict[str, Any]:
+    return {
+        "kind": "APIVersions",
+        "versions": ["v1"],
+        "serverAddressByClientCIDRs": [
+            {"clientCIDR": "0.0.0.0/0", "serverAddress": server_address}
+        ],
+    }
+
+
+def _group(name: str, versions: list[str]) -> dict[str, Any]:
+    entries = [{"groupVersion": f"{name}/{v}", "version": v} for v in versions]
+    return {"name": name, "versions": entries, "preferredVersion": entries[0]}
+
+
+def api_group_list(registry: Registry) -> dict[str, Any]:
+    groups = [_group(name, versions) for name, versions in registry.groups().items()]
+    return {"kind": "APIGroupList", "apiVersion": "v1", "groups": groups}
+
+
+def api_group(registry: Registry, name: str) -> dict[str, Any] | None:
+    versions = registry.groups().get(name)
+    if versions is None:
+        return None
+    return {"kind": "APIGroup", "apiVersion": "v1", **_group(name, versions)}
+
+
+def _entries(rt: ResourceType) -> list[dict[str, Any]]:
+    main: dict[str, Any] = {
+        "name": rt.plural,
+        "singularName": rt.singular,
+        "namespaced": rt.namespaced,
+        "kind": rt.kind,
+        "verbs": list(rt.verbs),
+    }
+    if rt.short_names:
+        main["shortNames"] = list(rt.short_names)
+    if rt.categories:
+        main["categories"] = list(rt.categories)
+    entries = [main]
+    for name in rt.subresources:
+        sub = subresource(rt, name)
+        entry: dict[str, Any] = {
+            "name": f"{rt.plural}/{name}",
+            "singularName": "",
+            "namespaced": rt.namespaced,
+            "kind": sub.kind,
+            "verbs": list(sub.verbs),
+        }
+        if (sub.group, sub.version) != (rt.group, rt.version):
+            entry.update(group=sub.group, version=sub.version)
+        entries.append(entry)
+    return entries
+
+
+def api_resource_list(registry: Registry, group: str, version: str) -> dict[str, Any] | None:
+    types = registry.in_group_version(group, version)
+    if not types:
+        return None
+    return {
+        "kind": "APIResourceList",
+        "apiVersion": "v1",
+        "groupVersion": f"{group}/{version}" if group else version,
+        "resources": [entry for rt in types for entry in _entries(rt)],
+    }

@@ -1,0 +1,130 @@
+"""Resource requests: one HTTP method on one target, turned into a storage call.
+
+GET reads one object, lists a collection or (``?watch=true``) watches it; POST creates;
+PUT replaces; PATCH patches (JSON patch, merge patch; strategic merge patch is treated as a
+merge patch until the apply work lands); DELETE deletes one object or, without a name, a
+collection. Subresources have their own small rules: ``status`` shares the object's verbs,
+``scale`` reads and writes ``spec.replicas`` through an ``autoscaling/v1`` ``Scale``,
+``binding`` assigns a pod to a node, ``eviction`` deletes a pod politely, and ``log`` /
+``exec`` wait for the kubelet. Tables (``kubectl get``) are rendered here from the results.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from aiohttp import web
+
+from minikube_py.api import errors
+from minikube_py.api.tables import to_table, wants_table
+from minikube_py.apiserver import decoding, objects, subresources
+from minikube_py.apiserver.routing import Target
+from minikube_py.apiserver.storage import Storage
+from minikube_py.apiserver.watchcache import WatchCache
+from minikube_py.apiserver.watching import serve_watch
+
+_PATCHERS = objects.PATCHERS
+
+
+def reply(body: Any, status: int = 200) -> web.Response:
+    return web.Response(
+        body=json.dumps(body, separators=(",", ":")).encode(),
+        status=status,
+        content_type="application/json",
+    )
+
+
+class ResourceHandler:
+    """Serves every resource request against one ``Storage`` and one ``WatchCache``."""
+
+    def __init__(self, storage: Storage, cache: WatchCache) -> None:
+        self.storage = storage
+        self.cache = cache
+
+    async def handle(self, request: web.Request, target: Target) -> web.StreamResponse:
+        if target.subresource in subresources.SPECIAL:
+            return reply(*await subresources.handle(self.storage, request, target))
+        method, rt, ns, name = request.method, target.rt, target.namespace, target.name
+        query = request.query
+        table = wants_table(request.headers.get("Accept", ""))
+        if method == "GET" and name is None:
+            if decoding.flag(query, "watch"):
+                return await serve_watch(request, self.storage, self.cache, rt, ns, table=table)
+            listed = await self.storage.list(rt, ns, decoding.list_options(query))
+            if table:
+                return reply(self._table(request, target, listed["items"], listed["metadata"]))
+            return reply(listed)
+        if method == "GET":
+            assert name is not None
+            obj = await self.storage.get(rt, ns, name)
+            if table:
+                return reply(self._table(request, target, [obj], obj["metadata"]))
+            return reply(obj)
+        dry_run = decoding.dry_run(query)
+        if method == "POST" and name is None:
+            body = await decoding.read_body(request)
+            return reply(await self.storage.create(rt, ns, body, dry_run=dry_run), 201)
+        if method == "PUT" and name is not None:
+            body = await decoding.read_body(request)
+            updated = await self.storage.update(
+                rt, ns, name, body, subresource=target.subresource, dry_run=dry_run
+            )
+            return reply(updated)
+        if method == "PATCH" and name is not None:
+            patcher = _PATCHERS.get(request.content_type)
+            if patcher is None:
+                raise errors.ApiError(
+                    415,
+                    "UnsupportedMediaType",
+                    f"the body of the request was in an unknown format - accepted media types "
+                    f"include: {', '.join(_PATCHERS)}",
+                )
+            patch = await decoding.read_body(request)
+            patched = await self.storage.patch(
+                rt,
+                ns,
+                name,
+                lambda old: patcher(old, patch),
+                subresource=target.subresource,
+                dry_run=dry_run,
+            )
+            return reply(patched)
+        if method == "DELETE":
+            options = decoding.delete_options(query, await decoding.optional_body(request))
+            dry_run = dry_run or options.get("dryRun") == ["All"]
+            if name is None:
+                return reply(await self._delete_collection(rt, ns, query, options, dry_run))
+            deleted = await self.storage.delete(rt, ns, name, options, dry_run=dry_run)
+            gone = not deleted["metadata"].get("deletionTimestamp")
+            return reply(deleted, 200 if gone else 202)
+        raise errors.method_not_allowed()
+
+    async def _delete_collection(
+        self, rt: Any, ns: str | None, query: Any, options: dict[str, Any], dry_run: bool
+    ) -> dict[str, Any]:
+        listed = await self.storage.list(rt, ns, decoding.list_options(query))
+        deleted = []
+        for item in listed["items"]:
+            metadata = item["metadata"]
+            try:
+                deleted.append(
+                    await self.storage.delete(
+                        rt, metadata.get("namespace"), metadata["name"], options, dry_run=dry_run
+                    )
+                )
+            except errors.ApiError as error:
+                if error.code != 404:  # deleted by someone else meanwhile: fine
+                    raise
+        return {**listed, "items": deleted}
+
+    def _table(
+        self, request: web.Request, target: Target, items: list[Any], metadata: dict[str, Any]
+    ) -> dict[str, Any]:
+        return to_table(
+            target.rt,
+            items,
+            resource_version=metadata.get("resourceVersion", ""),
+            continue_token=metadata.get("continue"),
+            include_object=request.query.get("includeObject", "Metadata"),
+        )

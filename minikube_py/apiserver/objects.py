@@ -1,0 +1,114 @@
+"""Objects on their way between the wire and the store.
+
+The store keeps JSON bytes under keys; clients see objects with a ``resourceVersion``. As in
+upstream, the version is not stored inside the object: it is the store's mod revision, stamped
+on every object read back (so it can never disagree with the store). This module holds those
+conversions, the storage keys, and the patch formats clients send.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from typing import Any
+
+import jsonpatch
+
+from minikube_py.api import errors
+from minikube_py.api.resources import ResourceType
+from minikube_py.store import KeyValue
+from minikube_py.store.keys import object_key, resource_prefix
+
+Object = dict[str, Any]
+
+
+def key(rt: ResourceType, namespace: str | None, name: str) -> str:
+    return object_key(rt.group, rt.plural, namespace if rt.namespaced else None, name)
+
+
+def prefix(rt: ResourceType, namespace: str | None) -> str:
+    return resource_prefix(rt.group, rt.plural, namespace if rt.namespaced else None)
+
+
+def encode(obj: Object) -> bytes:
+    """The stored form: compact JSON without ``resourceVersion``."""
+    metadata = obj.get("metadata", {})
+    if "resourceVersion" in metadata:
+        obj = {**obj, "metadata": {k: v for k, v in metadata.items() if k != "resourceVersion"}}
+    return json.dumps(obj, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def decode(value: bytes, revision: int) -> Object:
+    obj: Object = json.loads(value)
+    obj.setdefault("metadata", {})["resourceVersion"] = str(revision)
+    return obj
+
+
+def from_kv(kv: KeyValue) -> Object:
+    return decode(kv.value, kv.mod_revision)
+
+
+def meta(obj: Object) -> dict[str, Any]:
+    metadata = obj.get("metadata")
+    if not isinstance(metadata, dict):
+        metadata = obj["metadata"] = {}
+    return metadata
+
+
+def without(obj: Object, *fields: str) -> Object:
+    return {k: v for k, v in obj.items() if k not in fields}
+
+
+def spec_changed(old: Object, new: Object) -> bool:
+    """Whether anything but metadata and status changed: what bumps ``generation``."""
+    return without(old, "metadata", "status") != without(new, "metadata", "status")
+
+
+def merge_patch(target: Any, patch: Any) -> Any:
+    """RFC 7386 JSON merge patch: maps merge recursively, ``null`` deletes, the rest replaces."""
+    if not isinstance(patch, dict):
+        return copy.deepcopy(patch)
+    result = dict(target) if isinstance(target, dict) else {}
+    for name, value in patch.items():
+        if value is None:
+            result.pop(name, None)
+        else:
+            result[name] = merge_patch(result.get(name), value)
+    return result
+
+
+def json_patch(target: Object, operations: Any) -> Object:
+    """RFC 6902 JSON patch (add / remove / replace / move / copy / test)."""
+    if not isinstance(operations, list):
+        raise errors.bad_request("json patch must be a list of operations")
+    try:
+        patched = jsonpatch.JsonPatch(operations).apply(target)
+    except jsonpatch.JsonPatchTestFailed as error:
+        raise errors.ApiError(
+            422,
+            "Invalid",
+            f"the server rejected our request due to an error in our request: {error}",
+        ) from None
+    except (
+        jsonpatch.JsonPatchException,
+        jsonpatch.JsonPointerException,
+        TypeError,
+        KeyError,
+    ) as error:
+        raise errors.ApiError(
+            422,
+            "Invalid",
+            f"the server rejected our request due to an error in our request: {error}",
+        ) from None
+    if not isinstance(patched, dict):
+        raise errors.bad_request("json patch must leave an object")
+    return patched
+
+
+# The patch formats by Content-Type. Strategic merge patch behaves as a merge patch until the
+# apply work teaches it merge keys and directives.
+PATCHERS = {
+    "application/json-patch+json": json_patch,
+    "application/merge-patch+json": merge_patch,
+    "application/strategic-merge-patch+json": merge_patch,
+}

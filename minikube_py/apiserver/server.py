@@ -1,0 +1,87 @@
+"""``ApiServer``: the API server as one long-lived component of the cluster.
+
+It opens nothing itself: it is handed a store and a PKI, starts the watch cache, creates the
+bootstrap objects, then serves HTTPS on its address until cancelled (``run``), or between
+``start`` and ``stop`` for embedding. ``port=0`` picks a free port, for tests and for several
+clusters on one machine.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+from aiohttp import web
+
+from minikube_py.api.catalog import builtin_registry
+from minikube_py.api.registry import Registry
+from minikube_py.apiserver.app import make_app
+from minikube_py.apiserver.authn import Authenticator
+from minikube_py.apiserver.bootstrap import bootstrap
+from minikube_py.apiserver.handlers import ResourceHandler
+from minikube_py.apiserver.pki import Pki, server_ssl_context
+from minikube_py.apiserver.storage import Storage
+from minikube_py.apiserver.watchcache import WatchCache
+from minikube_py.logs import get_logger
+from minikube_py.store import Store
+
+_log = get_logger("apiserver")
+
+
+class ApiServer:
+    def __init__(
+        self,
+        store: Store,
+        pki: Pki,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 8443,
+        registry: Registry | None = None,
+        authenticator: Authenticator | None = None,
+    ) -> None:
+        self.host = host
+        self.port = port
+        self.registry = registry or builtin_registry()
+        self.storage = Storage(store, self.registry)
+        self.cache = WatchCache(store)
+        self.authenticator = authenticator or Authenticator()
+        self._pki = pki
+        self._runner: web.AppRunner | None = None
+
+    @property
+    def url(self) -> str:
+        return f"https://{self.host}:{self.port}"
+
+    async def start(self) -> None:
+        await self.cache.start()
+        app = make_app(
+            ResourceHandler(self.storage, self.cache),
+            self.registry,
+            self.authenticator,
+            server_address=f"{self.host}:{self.port}",
+        )
+        self._runner = web.AppRunner(app, access_log=None, handle_signals=False)
+        await self._runner.setup()
+        site = web.TCPSite(
+            self._runner, self.host, self.port, ssl_context=server_ssl_context(self._pki)
+        )
+        await site.start()
+        if self.port == 0:
+            server = site._server
+            assert isinstance(server, asyncio.Server)
+            self.port = server.sockets[0].getsockname()[1]
+        await bootstrap(self.storage, host=self.host, port=self.port)
+        _log.info("apiserver serving", url=self.url, resources=len(self.registry))
+
+    async def stop(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+        await self.cache.stop()
+
+    async def run(self) -> None:
+        """Serve until cancelled."""
+        await self.start()
+        try:
+            await asyncio.Event().wait()
+        finally:
+            await self.stop()

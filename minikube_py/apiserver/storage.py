@@ -1,0 +1,296 @@
+"""The API server's object storage: Kubernetes semantics on top of the key-value store.
+
+What the store knows is keys, bytes and revisions. What a client expects is more: names
+unique per namespace, ``resourceVersion`` preconditions that turn into 409 Conflict, objects
+with finalizers that are only *marked* for deletion until their finalizers are gone, no-op
+updates that do not change ``resourceVersion``, patches applied to the latest version and
+retried when someone else wrote in between, ``dryRun`` that runs everything but the write.
+``Storage`` is that layer — upstream's generic registry store — and both the HTTP handlers
+and the in-process client call it, so they cannot behave differently.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+from collections.abc import Callable
+from typing import Any
+
+from minikube_py.api import errors
+from minikube_py.api.meta import now_rfc3339
+from minikube_py.api.registry import Registry
+from minikube_py.api.resources import ResourceType
+from minikube_py.apiserver import admission
+from minikube_py.apiserver.allocation import ServiceAllocator
+from minikube_py.apiserver.decoding import MAX_OBJECT_BYTES
+from minikube_py.apiserver.listing import Lister, ListOptions
+from minikube_py.apiserver.objects import Object, encode, from_kv, key, meta
+from minikube_py.store import AlreadyExists, Conflict, NotFound, Store
+
+_PATCH_RETRIES = 5
+
+
+class Storage:
+    """Create, read, update, patch and delete objects of any registered resource."""
+
+    def __init__(self, store: Store, registry: Registry) -> None:
+        self.store = store
+        self.registry = registry
+        self.lister = Lister(store)
+        self._namespaces = registry.get("", "v1", "namespaces")
+        self._services = registry.get("", "v1", "services")
+        self.allocator = ServiceAllocator(self._all_services)
+
+    async def _all_services(self) -> list[Object]:
+        assert self._services is not None
+        items: list[Object] = (await self.list(self._services, None, ListOptions()))["items"]
+        return items
+
+    async def get(self, rt: ResourceType, namespace: str | None, name: str) -> Object:
+        try:
+            return from_kv(await self.store.get(key(rt, namespace, name)))
+        except NotFound:
+            raise errors.not_found(rt, name) from None
+
+    async def list(self, rt: ResourceType, namespace: str | None, options: ListOptions) -> Object:
+        return await self.lister.list(rt, namespace, options)
+
+    async def create(
+        self, rt: ResourceType, namespace: str | None, body: Any, *, dry_run: bool = False
+    ) -> Object:
+        obj = admission.prepare_create(rt, body, namespace=namespace)
+        if rt.namespaced:
+            await self._require_active_namespace(str(namespace))
+        name = obj["metadata"]["name"]
+        async with self._allocating(rt):
+            if rt is self._services:
+                await self.allocator.allocate(rt, obj, old=None)
+            if dry_run:
+                return obj
+            try:
+                return from_kv(await self.store.create(key(rt, namespace, name), _sized(obj)))
+            except AlreadyExists:
+                raise errors.already_exists(rt, name) from None
+
+    def _allocating(self, rt: ResourceType) -> contextlib.AbstractAsyncContextManager[Any]:
+        """Services are written under the allocator's lock, so no address is handed out twice."""
+        if rt is self._services:
+            return self.allocator.lock
+        return contextlib.nullcontext()
+
+    async def update(
+        self,
+        rt: ResourceType,
+        namespace: str | None,
+        name: str,
+        body: Any,
+        *,
+        subresource: str | None = None,
+        dry_run: bool = False,
+    ) -> Object:
+        """PUT: replace the object; a ``resourceVersion`` in the body is a precondition."""
+        if not isinstance(body, dict):
+            raise errors.bad_request(f"the body of the request was not a {rt.kind} object")
+        body_name = meta(body).get("name")
+        if body_name != name:
+            raise errors.bad_request(
+                f"the name of the object ({body_name}) does not match the name on the URL ({name})"
+            )
+        expected = meta(body).get("resourceVersion") or None
+        return await self._modify(
+            rt,
+            namespace,
+            name,
+            lambda _old: copy.deepcopy(body),
+            expected=expected,
+            subresource=subresource,
+            dry_run=dry_run,
+        )
+
+    async def patch(
+        self,
+        rt: ResourceType,
+        namespace: str | None,
+        name: str,
+        apply_patch: Callable[[Object], Object],
+        *,
+        subresource: str | None = None,
+        dry_run: bool = False,
+    ) -> Object:
+        """PATCH: ``apply_patch`` turns the current object into the new one; re-run on conflict."""
+        return await self._modify(
+            rt,
+            namespace,
+            name,
+            apply_patch,
+            expected=None,
+            subresource=subresource,
+            dry_run=dry_run,
+            patched=True,
+        )
+
+    async def _modify(
+        self,
+        rt: ResourceType,
+        namespace: str | None,
+        name: str,
+        change: Callable[[Object], Object],
+        *,
+        expected: str | None,
+        subresource: str | None,
+        dry_run: bool,
+        patched: bool = False,
+    ) -> Object:
+        k = key(rt, namespace, name)
+        for _attempt in range(_PATCH_RETRIES):
+            old = await self.get(rt, namespace, name)
+            revision = int(old["metadata"]["resourceVersion"])
+            new = change(copy.deepcopy(old))
+            if patched:
+                # a resourceVersion inside a patch is a precondition too
+                expected = meta(new).get("resourceVersion") or None
+                if expected == old["metadata"]["resourceVersion"]:
+                    expected = None
+            if expected is not None and expected != str(revision):
+                raise errors.conflict(rt, name, errors.STALE)
+            new = admission.prepare_update(
+                rt, new, old, namespace=namespace, subresource=subresource
+            )
+            new["metadata"]["resourceVersion"] = old["metadata"]["resourceVersion"]
+            async with self._allocating(rt):
+                if rt is self._services:
+                    await self.allocator.allocate(rt, new, old=old)
+                if new == old or dry_run:
+                    return new  # a no-op keeps its resourceVersion, as upstream
+                metadata = new["metadata"]
+                if metadata.get("deletionTimestamp") and not metadata.get("finalizers"):
+                    return await self._remove(rt, namespace, name, revision)
+                try:
+                    kv = await self.store.update(k, _sized(new), expected_revision=revision)
+                    return from_kv(kv)
+                except Conflict:
+                    if expected is not None:
+                        raise errors.conflict(rt, name, errors.STALE) from None
+                except NotFound:
+                    raise errors.not_found(rt, name) from None
+        raise errors.conflict(rt, name, errors.STALE)
+
+    async def delete(
+        self,
+        rt: ResourceType,
+        namespace: str | None,
+        name: str,
+        options: dict[str, Any] | None = None,
+        *,
+        dry_run: bool = False,
+    ) -> Object:
+        """DELETE: remove the object, or mark it if finalizers must run first."""
+        options = options or {}
+        old = await self.get(rt, namespace, name)
+        _check_preconditions(rt, old, options.get("preconditions") or {})
+        metadata = old["metadata"]
+        finalizers = list(metadata.get("finalizers") or [])
+        policy = options.get("propagationPolicy")
+        if policy == "Foreground" and "foregroundDeletion" not in finalizers:
+            finalizers.append("foregroundDeletion")
+        elif policy == "Orphan" and "orphan" not in finalizers:
+            finalizers.append("orphan")
+        graceful = (
+            rt.kind == "Pod"
+            and _grace_seconds(old, options) > 0
+            and bool((old.get("spec") or {}).get("nodeName"))
+        )
+        if finalizers or graceful or rt.kind == "Namespace":
+            if metadata.get("deletionTimestamp") and finalizers == metadata.get("finalizers"):
+                return old  # already being deleted
+            marked = copy.deepcopy(old)
+            marked["metadata"]["finalizers"] = finalizers or None
+            marked["metadata"]["deletionTimestamp"] = (
+                metadata.get("deletionTimestamp") or now_rfc3339()
+            )
+            marked["metadata"]["deletionGracePeriodSeconds"] = (
+                _grace_seconds(old, options) if graceful else 0
+            )
+            if rt.kind == "Namespace":
+                marked.setdefault("status", {})["phase"] = "Terminating"
+            if not marked["metadata"]["finalizers"]:
+                del marked["metadata"]["finalizers"]
+            if dry_run:
+                return marked
+            revision = int(metadata["resourceVersion"])
+            try:
+                kv = await self.store.update(
+                    key(rt, namespace, name), encode(marked), expected_revision=revision
+                )
+            except Conflict:
+                raise errors.conflict(rt, name, errors.STALE) from None
+            return from_kv(kv)
+        if dry_run:
+            return old
+        return await self._remove(rt, namespace, name, int(metadata["resourceVersion"]))
+
+    async def _remove(
+        self, rt: ResourceType, namespace: str | None, name: str, revision: int
+    ) -> Object:
+        try:
+            kv = await self.store.delete(key(rt, namespace, name), expected_revision=revision)
+        except NotFound:
+            raise errors.not_found(rt, name) from None
+        except Conflict:
+            raise errors.conflict(rt, name, errors.STALE) from None
+        return from_kv(kv)
+
+    async def _require_active_namespace(self, namespace: str) -> None:
+        if self._namespaces is None:
+            return
+        try:
+            ns = await self.get(self._namespaces, None, namespace)
+        except errors.ApiError:
+            raise errors.ApiError(
+                404,
+                "NotFound",
+                f'namespaces "{namespace}" not found',
+                details={"name": namespace, "kind": "namespaces"},
+            ) from None
+        if ns["metadata"].get("deletionTimestamp"):
+            raise errors.ApiError(
+                403,
+                "Forbidden",
+                f"unable to create new content in namespace {namespace} because it is being "
+                "terminated",
+            )
+
+
+def _sized(obj: Object) -> bytes:
+    """The stored form of ``obj``, refused as upstream's etcd refuses what is too large."""
+    data = encode(obj)
+    if len(data) > MAX_OBJECT_BYTES:
+        raise errors.too_large("etcdserver: request is too large")
+    return data
+
+
+def _grace_seconds(obj: Object, options: dict[str, Any]) -> int:
+    given = options.get("gracePeriodSeconds")
+    if isinstance(given, int):
+        return max(given, 0)
+    return int((obj.get("spec") or {}).get("terminationGracePeriodSeconds", 30) or 0)
+
+
+def _check_preconditions(rt: ResourceType, obj: Object, preconditions: dict[str, Any]) -> None:
+    metadata = obj["metadata"]
+    uid, version = preconditions.get("uid"), preconditions.get("resourceVersion")
+    name = metadata.get("name", "")
+    if uid is not None and uid != metadata.get("uid"):
+        raise errors.conflict(
+            rt,
+            name,
+            f"Precondition failed: UID in precondition: {uid}, UID in object meta: "
+            f"{metadata.get('uid')}",
+        )
+    if version is not None and version != metadata.get("resourceVersion"):
+        raise errors.conflict(
+            rt,
+            name,
+            f"Precondition failed: ResourceVersion in precondition: {version}, "
+            f"ResourceVersion in object meta: {metadata.get('resourceVersion')}",
+        )

@@ -1,0 +1,134 @@
+"""The watch cache: one store watch shared by every client's watch.
+
+Every controller, informer and ``kubectl get -w`` holds a watch open. Giving each its own store
+watch would multiply the store's fan-out work by the number of clients; upstream's apiserver
+instead keeps a *cacher* per resource, fed by one etcd watch, holding a window of recent events.
+Here one ``WatchCache`` follows ``/registry/`` as a whole and keeps the last ``capacity``
+events. A client watch starts from a revision: the events after it still in the window are
+replayed, then live ones follow. A revision older than the window is ``Expired`` (HTTP 410),
+and the client lists again — exactly what happens upstream after etcd compaction.
+
+A subscriber that cannot keep up is closed (its client re-watches from its last revision); if
+the store watch itself ends, all subscribers are closed and the cache starts afresh.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections import deque
+
+from minikube_py.logs import get_logger
+from minikube_py.store import Expired, Store, StoreClosed, StoreError, Watch, WatchEvent
+
+_log = get_logger("apiserver")
+
+
+class Subscriber:
+    """One client's view of the cache: events under a prefix, after a revision."""
+
+    def __init__(self, cache: WatchCache, prefix: str, after: int, max_pending: int) -> None:
+        self.prefix = prefix
+        self._cache = cache
+        self._after = after
+        self._max_pending = max_pending
+        self._pending: deque[WatchEvent] = deque()
+        self._wake = asyncio.Event()
+        self.closed = False
+
+    def offer(self, event: WatchEvent) -> None:
+        if event.revision <= self._after or not event.key.startswith(self.prefix):
+            return
+        self._pending.append(event)
+        if len(self._pending) > self._max_pending:
+            _log.warning("watch subscriber too slow, closing", prefix=self.prefix)
+            self.close()
+        self._wake.set()
+
+    def close(self) -> None:
+        if not self.closed:
+            self.closed = True
+            self._cache.unsubscribe(self)
+            self._wake.set()
+
+    async def next(self, wait_seconds: float | None = None) -> WatchEvent | None:
+        """The next event; None when closed or after ``wait_seconds`` without one."""
+        while not self._pending:
+            if self.closed:
+                return None
+            self._wake.clear()
+            try:
+                await asyncio.wait_for(self._wake.wait(), wait_seconds)
+            except TimeoutError:
+                return None
+        return self._pending.popleft()
+
+    @property
+    def revision(self) -> int:
+        """The newest revision the cache has seen (for bookmarks)."""
+        return self._cache.revision
+
+
+class WatchCache:
+    """A window of recent store events and the subscribers that follow them."""
+
+    def __init__(self, store: Store, *, capacity: int = 10_000, max_pending: int = 10_000) -> None:
+        self._store = store
+        self._capacity = capacity
+        self._max_pending = max_pending
+        self._events: deque[WatchEvent] = deque()
+        self._subscribers: set[Subscriber] = set()
+        self._task: asyncio.Task[None] | None = None
+        self.oldest = 0  # events after this revision are all in the window
+        self.revision = 0
+
+    async def start(self) -> None:
+        self.revision = self.oldest = await self._store.current_revision()
+        watch = await self._store.watch("/registry/", self.revision)
+        self._task = asyncio.create_task(self._pump(watch))
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        for subscriber in list(self._subscribers):
+            subscriber.close()
+
+    def subscribe(self, prefix: str, after: int) -> Subscriber:
+        """Follow events under ``prefix`` after revision ``after``; ``Expired`` if too old."""
+        if after < self.oldest:
+            raise Expired(after, self.oldest)
+        subscriber = Subscriber(self, prefix, after, self._max_pending)
+        for event in self._events:
+            subscriber.offer(event)
+        self._subscribers.add(subscriber)
+        return subscriber
+
+    def unsubscribe(self, subscriber: Subscriber) -> None:
+        self._subscribers.discard(subscriber)
+
+    async def _pump(self, watch: Watch) -> None:
+        while True:
+            try:
+                async for event in watch:
+                    self._record(event)
+                return  # the store closed
+            except StoreClosed:
+                return
+            except StoreError as error:
+                _log.warning("watch cache restarting", error=str(error))
+            # The store watch failed: nobody can be told what happened in between.
+            for subscriber in list(self._subscribers):
+                subscriber.close()
+            self._events.clear()
+            self.revision = self.oldest = await self._store.current_revision()
+            watch = await self._store.watch("/registry/", self.revision)
+
+    def _record(self, event: WatchEvent) -> None:
+        self._events.append(event)
+        if len(self._events) > self._capacity:
+            self.oldest = self._events.popleft().revision
+        self.revision = event.revision
+        for subscriber in list(self._subscribers):
+            subscriber.offer(event)
