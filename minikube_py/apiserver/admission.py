@@ -13,6 +13,7 @@ import copy
 from typing import Any
 
 from minikube_py.api import defaults, errors, meta, validation
+from minikube_py.api.defaults_workloads import generate_job_selector
 from minikube_py.api.resources import ResourceType
 from minikube_py.apiserver.objects import Object, spec_changed
 
@@ -81,13 +82,22 @@ def prepare_create(rt: ResourceType, obj: Object, *, namespace: str | None) -> O
     if rt.has_status:
         metadata["generation"] = 1
         obj["status"] = copy.deepcopy(_INITIAL_STATUS.get(rt.kind, {}))
+    if rt.kind == "Job" and rt.group == "batch":
+        generate_job_selector(obj)  # upstream's Job strategy, before validation
+    _merge_string_data(rt, obj)
     defaults.apply_defaults(rt, obj)
     _validate(rt, obj, old=None)
     return obj
 
 
 def prepare_update(
-    rt: ResourceType, obj: Object, old: Object, *, namespace: str | None, subresource: str | None
+    rt: ResourceType,
+    obj: Object,
+    old: Object,
+    *,
+    namespace: str | None,
+    subresource: str | None,
+    validate: bool = True,
 ) -> Object:
     """Merge a client's new version with the stored one as upstream's strategies do."""
     obj = check_identity(rt, obj, namespace)
@@ -115,9 +125,19 @@ def prepare_update(
             obj.pop("status", None)
         if spec_changed(old, obj):
             obj["metadata"]["generation"] = int(old_metadata.get("generation", 1)) + 1
+    _merge_string_data(rt, obj)
     defaults.apply_defaults(rt, obj)
-    _validate(rt, obj, old=old)
+    if validate:
+        _validate(rt, obj, old=old)
     return obj
+
+
+def _merge_string_data(rt: ResourceType, obj: Object) -> None:
+    """Secrets: ``stringData`` is write-only convenience, merged into ``data`` (base64)."""
+    if rt.kind == "Secret" and rt.group == "":
+        causes = validation.merge_string_data(obj)
+        if causes:
+            raise errors.bad_request("; ".join(f"{c.field}: {c.message}" for c in causes))
 
 
 def _validate(rt: ResourceType, obj: Object, *, old: Object | None) -> None:

@@ -29,16 +29,16 @@ HEALTH_CHECKS = ("ping", "log", "etcd", "informer-sync", "poststarthook/start-ap
 
 
 def make_app(
-    handler: ResourceHandler,
+    resources: ResourceHandler,
     registry: Registry,
     authenticator: Authenticator,
     *,
-    server_address: str,
+    server_address: Callable[[], str],
 ) -> web.Application:
     @web.middleware
-    async def statuses(request: web.Request, next_handler: Handler) -> web.StreamResponse:
+    async def statuses(request: web.Request, handler: Handler) -> web.StreamResponse:
         try:
-            return await next_handler(request)
+            return await handler(request)
         except errors.ApiError as error:
             return reply(error.status(), error.code)
         except web.HTTPRequestEntityTooLarge:
@@ -52,12 +52,12 @@ def make_app(
             return reply(failure.status(), failure.code)
 
     @web.middleware
-    async def authentication(request: web.Request, next_handler: Handler) -> web.StreamResponse:
+    async def authentication(request: web.Request, handler: Handler) -> web.StreamResponse:
         user = authenticator.authenticate_request(request)
         if user is None or (user == ANONYMOUS and not is_public(request.path)):
             raise errors.unauthorized()
         request["user"] = user
-        return await next_handler(request)
+        return await handler(request)
 
     async def dispatch(request: web.Request) -> web.StreamResponse:
         path = request.path.rstrip("/") or "/"
@@ -70,17 +70,17 @@ def make_app(
             if document is None:
                 raise errors.path_not_found()
             return reply(document)
-        found = _discovery(registry, path, server_address)
+        found = _discovery(registry, path, server_address())
         if found is not None:
             return reply(found)
         target = routing.parse(registry, path)
         if target is None:
             raise errors.path_not_found()
-        return await handler.handle(request, target)
+        return await resources.handle(request, target)
 
     app = web.Application(
         client_max_size=MAX_BODY_BYTES,
-        middlewares=[statuses, authentication],  # type: ignore[list-item]
+        middlewares=[statuses, authentication],
     )
     app.router.add_route("*", "/{tail:.*}", dispatch)
     return app

@@ -29,6 +29,14 @@ async def read_body(request: web.Request) -> Any:
     if not raw.strip():
         raise errors.bad_request("the request body is empty")
     content_type = request.content_type
+    if "protobuf" in content_type or "cbor" in content_type:
+        # Clients that try a binary encoding first fall back to JSON on 415 (client-go does).
+        raise errors.ApiError(
+            415,
+            "UnsupportedMediaType",
+            "the body of the request was in an unknown format - accepted media types include: "
+            "application/json, application/yaml",
+        )
     try:
         if "yaml" in content_type:
             return yaml.safe_load(raw.decode("utf-8"))

@@ -57,7 +57,7 @@ class ApiServer:
             ResourceHandler(self.storage, self.cache),
             self.registry,
             self.authenticator,
-            server_address=f"{self.host}:{self.port}",
+            server_address=lambda: f"{self.host}:{self.port}",
         )
         self._runner = web.AppRunner(app, access_log=None, handle_signals=False)
         await self._runner.setup()

@@ -11,6 +11,7 @@ and the in-process client call it, so they cannot behave differently.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import copy
 from collections.abc import Callable
@@ -24,6 +25,7 @@ from minikube_py.apiserver import admission
 from minikube_py.apiserver.allocation import ServiceAllocator
 from minikube_py.apiserver.decoding import MAX_OBJECT_BYTES
 from minikube_py.apiserver.listing import Lister, ListOptions
+from minikube_py.apiserver.namespaces import empty_namespace
 from minikube_py.apiserver.objects import Object, encode, from_kv, key, meta
 from minikube_py.store import AlreadyExists, Conflict, NotFound, Store
 
@@ -40,6 +42,7 @@ class Storage:
         self._namespaces = registry.get("", "v1", "namespaces")
         self._services = registry.get("", "v1", "services")
         self.allocator = ServiceAllocator(self._all_services)
+        self._background: set[asyncio.Task[None]] = set()
 
     async def _all_services(self) -> list[Object]:
         assert self._services is not None
@@ -116,8 +119,13 @@ class Storage:
         *,
         subresource: str | None = None,
         dry_run: bool = False,
+        internal: bool = False,
     ) -> Object:
-        """PATCH: ``apply_patch`` turns the current object into the new one; re-run on conflict."""
+        """PATCH: ``apply_patch`` turns the current object into the new one; re-run on conflict.
+
+        ``internal`` writes (a pod's binding) are the server's own and skip validation, whose
+        update rules are for clients (a pod's spec is otherwise immutable).
+        """
         return await self._modify(
             rt,
             namespace,
@@ -127,6 +135,7 @@ class Storage:
             subresource=subresource,
             dry_run=dry_run,
             patched=True,
+            validate=not internal,
         )
 
     async def _modify(
@@ -140,6 +149,7 @@ class Storage:
         subresource: str | None,
         dry_run: bool,
         patched: bool = False,
+        validate: bool = True,
     ) -> Object:
         k = key(rt, namespace, name)
         for _attempt in range(_PATCH_RETRIES):
@@ -154,7 +164,7 @@ class Storage:
             if expected is not None and expected != str(revision):
                 raise errors.conflict(rt, name, errors.STALE)
             new = admission.prepare_update(
-                rt, new, old, namespace=namespace, subresource=subresource
+                rt, new, old, namespace=namespace, subresource=subresource, validate=validate
             )
             new["metadata"]["resourceVersion"] = old["metadata"]["resourceVersion"]
             async with self._allocating(rt):
@@ -224,10 +234,21 @@ class Storage:
                 )
             except Conflict:
                 raise errors.conflict(rt, name, errors.STALE) from None
+            if rt.kind == "Namespace" and not metadata.get("deletionTimestamp"):
+                task = asyncio.create_task(empty_namespace(self, name))
+                self._background.add(task)
+                task.add_done_callback(self._background.discard)
             return from_kv(kv)
         if dry_run:
             return old
         return await self._remove(rt, namespace, name, int(metadata["resourceVersion"]))
+
+    async def finalize(self, rt: ResourceType, obj: Object) -> Object:
+        """Remove an object that was marked for deletion, whatever its finalizers."""
+        metadata = obj["metadata"]
+        return await self._remove(
+            rt, metadata.get("namespace"), metadata["name"], int(metadata["resourceVersion"])
+        )
 
     async def _remove(
         self, rt: ResourceType, namespace: str | None, name: str, revision: int

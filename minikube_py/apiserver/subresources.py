@@ -121,7 +121,7 @@ async def handle(storage: Storage, request: web.Request, target: Target) -> tupl
             pod.setdefault("spec", {})["nodeName"] = node
             return pod
 
-        await storage.patch(rt, ns, name, bind, dry_run=dry_run)
+        await storage.patch(rt, ns, name, bind, dry_run=dry_run, internal=True)
         return _SUCCESS | {"code": 201}, 201
     if sub == "eviction" and method == "POST":
         eviction = await decoding.read_body(request)
