@@ -36,7 +36,9 @@ def configure_logging(
     if json_file is not None:
         json_file.parent.mkdir(parents=True, exist_ok=True)
         file_handler = logging.FileHandler(json_file, encoding="utf-8")
-        file_handler.setFormatter(_formatter(structlog.processors.JSONRenderer()))
+        file_handler.setFormatter(
+            _formatter(structlog.processors.JSONRenderer(), structlog.processors.dict_tracebacks)
+        )
         handlers.append(file_handler)
     root = logging.getLogger("minikube_py")
     for old in list(root.handlers):
@@ -68,9 +70,9 @@ def get_logger(component: str) -> Any:
     return structlog.get_logger(f"minikube_py.{component}").bind(component=component)
 
 
-def _formatter(renderer: Any) -> structlog.stdlib.ProcessorFormatter:
+def _formatter(renderer: Any, *extra: Any) -> structlog.stdlib.ProcessorFormatter:
     return structlog.stdlib.ProcessorFormatter(
-        processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, renderer],
+        processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, *extra, renderer],
         foreign_pre_chain=_shared_processors,
     )
 

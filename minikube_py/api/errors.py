@@ -67,7 +67,8 @@ class ApiError(Exception):
 def _details(rt: ResourceType | None, name: str, **more: Any) -> dict[str, Any]:
     details: dict[str, Any] = {"name": name} if name else {}
     if rt is not None:
-        details["group"] = rt.group
+        if rt.group:
+            details["group"] = rt.group
         details["kind"] = rt.plural
     details.update(more)
     return details
@@ -107,7 +108,8 @@ def invalid(rt: ResourceType, name: str, causes: list[Cause]) -> ApiError:
         summary = f"[{summary}]"
     details = _details(rt, name, causes=[cause.to_json() for cause in causes])
     details["kind"] = rt.kind
-    return ApiError(422, "Invalid", f'{rt.kind} "{name}" is invalid: {summary}', details=details)
+    qualified = f"{rt.kind}.{rt.group}" if rt.group else rt.kind
+    return ApiError(422, "Invalid", f'{qualified} "{name}" is invalid: {summary}', details=details)
 
 
 def bad_request(message: str) -> ApiError:

@@ -123,7 +123,11 @@ def prepare_update(
             obj["status"] = copy.deepcopy(old["status"])
         else:
             obj.pop("status", None)
-        if spec_changed(old, obj):
+        # Deployments also count annotation changes: they are copied to the ReplicaSets.
+        annotations_count = rt.kind == "Deployment" and metadata.get("annotations") != (
+            old_metadata.get("annotations")
+        )
+        if spec_changed(old, obj) or annotations_count:
             obj["metadata"]["generation"] = int(old_metadata.get("generation", 1)) + 1
     _merge_string_data(rt, obj)
     defaults.apply_defaults(rt, obj)

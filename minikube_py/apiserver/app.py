@@ -44,8 +44,14 @@ def make_app(
         except web.HTTPRequestEntityTooLarge:
             big = errors.too_large(f"Request entity too large: limit is {MAX_BODY_BYTES}")
             return reply(big.status(), big.code)
-        except web.HTTPException:
-            raise
+        except web.HTTPException as http:
+            if http.status < 400:
+                raise
+            # aiohttp's own answers (a path its router cannot match, …) become Statuses too
+            failure = errors.ApiError(http.status, http.reason.replace(" ", ""), http.reason)
+            if http.status == 404:
+                failure = errors.path_not_found()
+            return reply(failure.status(), failure.code)
         except Exception as error:
             _log.exception("request failed", method=request.method, path=request.path)
             failure = errors.internal(str(error) or type(error).__name__)

@@ -9,6 +9,7 @@ everything but the write", and list, watch and delete options have their Kuberne
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import yaml
@@ -30,19 +31,59 @@ async def read_body(request: web.Request) -> Any:
         raise errors.bad_request("the request body is empty")
     content_type = request.content_type
     if "protobuf" in content_type or "cbor" in content_type:
-        # Clients that try a binary encoding first fall back to JSON on 415 (client-go does).
+        # Binary encodings are not decoded here (yet).
         raise errors.ApiError(
             415,
             "UnsupportedMediaType",
             "the body of the request was in an unknown format - accepted media types include: "
             "application/json, application/yaml",
         )
+    if content_type not in _ACCEPTED and content_type != "application/octet-stream":
+        raise errors.ApiError(
+            415,
+            "UnsupportedMediaType",
+            f"the body of the request was in an unknown format - accepted media types include: "
+            f"{', '.join(sorted(_ACCEPTED))}",
+        )
     try:
         if "yaml" in content_type:
-            return yaml.safe_load(raw.decode("utf-8"))
-        return json.loads(raw)
+            body = yaml.safe_load(raw.decode("utf-8"))
+        else:
+            body = json.loads(raw, parse_constant=_no_constants)
+    except RecursionError:
+        raise errors.bad_request("error decoding the request body: nested too deeply") from None
     except (ValueError, UnicodeDecodeError, yaml.YAMLError) as error:
         raise errors.bad_request(f"error decoding the request body: {error}") from None
+    return _replace_surrogates(body) if b"\\u" in raw or b"\\U" in raw else body
+
+
+# JSON bodies (any patch format) and YAML, as upstream's serializers accept them
+_ACCEPTED = {
+    "application/json",
+    "application/yaml",
+    "application/json-patch+json",
+    "application/merge-patch+json",
+    "application/strategic-merge-patch+json",
+    "application/apply-patch+yaml",
+}
+
+
+def _no_constants(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def _replace_surrogates(value: Any) -> Any:
+    """Lone UTF-16 surrogates (``\\ud800``) become U+FFFD, as Go's JSON decoder does."""
+    if isinstance(value, str):
+        return _SURROGATE.sub("\ufffd", value)
+    if isinstance(value, list):
+        return [_replace_surrogates(item) for item in value]
+    if isinstance(value, dict):
+        return {_replace_surrogates(k): _replace_surrogates(v) for k, v in value.items()}
+    return value
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def flag(query: MultiMapping[str], name: str) -> bool:
@@ -107,6 +148,8 @@ async def optional_body(request: web.Request) -> Any:
     if not raw.strip():
         return None
     try:
-        return json.loads(raw)
+        return json.loads(raw, parse_constant=_no_constants)
+    except RecursionError:
+        raise errors.bad_request("error decoding the request body: nested too deeply") from None
     except ValueError as error:
         raise errors.bad_request(f"error decoding the request body: {error}") from None

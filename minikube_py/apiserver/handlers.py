@@ -24,8 +24,6 @@ from minikube_py.apiserver.storage import Storage
 from minikube_py.apiserver.watchcache import WatchCache
 from minikube_py.apiserver.watching import serve_watch
 
-_PATCHERS = objects.PATCHERS
-
 
 def reply(body: Any, status: int = 200) -> web.Response:
     return web.Response(
@@ -72,20 +70,15 @@ class ResourceHandler:
             )
             return reply(updated)
         if method == "PATCH" and name is not None:
-            patcher = _PATCHERS.get(request.content_type)
-            if patcher is None:
-                raise errors.ApiError(
-                    415,
-                    "UnsupportedMediaType",
-                    f"the body of the request was in an unknown format - accepted media types "
-                    f"include: {', '.join(_PATCHERS)}",
-                )
+            content_type = request.content_type
+            if content_type not in objects.PATCHERS:
+                raise objects.unsupported_patch_type()
             patch = await decoding.read_body(request)
             patched = await self.storage.patch(
                 rt,
                 ns,
                 name,
-                lambda old: patcher(old, patch),
+                lambda old: objects.apply_patch(content_type, old, patch),
                 subresource=target.subresource,
                 dry_run=dry_run,
             )

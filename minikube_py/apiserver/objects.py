@@ -105,10 +105,39 @@ def json_patch(target: Object, operations: Any) -> Object:
     return patched
 
 
+def merge_patch_object(target: Object, patch: Any) -> Object:
+    """A merge patch as a PATCH request applies it: the patch must be a JSON object."""
+    if not isinstance(patch, dict):
+        raise errors.bad_request("a merge patch must be a JSON object")
+    patched = merge_patch(target, patch)
+    assert isinstance(patched, dict)
+    return patched
+
+
 # The patch formats by Content-Type. Strategic merge patch behaves as a merge patch until the
 # apply work teaches it merge keys and directives.
 PATCHERS = {
     "application/json-patch+json": json_patch,
-    "application/merge-patch+json": merge_patch,
-    "application/strategic-merge-patch+json": merge_patch,
+    "application/merge-patch+json": merge_patch_object,
+    "application/strategic-merge-patch+json": merge_patch_object,
 }
+
+
+def apply_patch(content_type: str, target: Object, patch: Any) -> Object:
+    """Apply a PATCH body of ``content_type`` to ``target``; 415 / 400 on bad input."""
+    patcher = PATCHERS.get(content_type)
+    if patcher is None:
+        raise unsupported_patch_type()
+    try:
+        return patcher(target, patch)
+    except RecursionError:
+        raise errors.bad_request("the patch is nested too deeply") from None
+
+
+def unsupported_patch_type() -> errors.ApiError:
+    return errors.ApiError(
+        415,
+        "UnsupportedMediaType",
+        "the body of the request was in an unknown format - accepted media types include: "
+        + ", ".join(PATCHERS),
+    )

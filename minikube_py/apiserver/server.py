@@ -59,7 +59,17 @@ class ApiServer:
             self.authenticator,
             server_address=lambda: f"{self.host}:{self.port}",
         )
-        self._runner = web.AppRunner(app, access_log=None, handle_signals=False)
+        self._runner = web.AppRunner(
+            app,
+            access_log=None,
+            handle_signals=False,
+            shutdown_timeout=5.0,
+            # a watch whose client went away must end at once, not at its next write
+            handler_cancellation=True,
+            # upstream accepts request lines and headers of up to 1 MiB (long selectors)
+            max_line_size=1 << 20,
+            max_field_size=1 << 20,
+        )
         await self._runner.setup()
         site = web.TCPSite(
             self._runner, self.host, self.port, ssl_context=server_ssl_context(self._pki)
@@ -73,10 +83,10 @@ class ApiServer:
         _log.info("apiserver serving", url=self.url, resources=len(self.registry))
 
     async def stop(self) -> None:
+        await self.cache.stop()  # ends every watch stream, so the runner need not wait on them
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
-        await self.cache.stop()
 
     async def run(self) -> None:
         """Serve until cancelled."""

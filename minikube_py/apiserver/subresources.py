@@ -19,7 +19,7 @@ from aiohttp import web
 
 from minikube_py.api import errors
 from minikube_py.apiserver import decoding
-from minikube_py.apiserver.objects import PATCHERS, Object
+from minikube_py.apiserver.objects import Object, apply_patch
 from minikube_py.apiserver.routing import Target
 from minikube_py.apiserver.storage import Storage
 
@@ -91,15 +91,13 @@ async def handle(storage: Storage, request: web.Request, target: Target) -> tupl
             )
             return to_scale(updated), 200
         if method == "PATCH":
-            patcher = PATCHERS.get(request.content_type)
-            if patcher is None:
-                raise errors.ApiError(415, "UnsupportedMediaType", "unsupported patch type")
+            content_type = request.content_type
             patch = await decoding.read_body(request)
             updated = await storage.patch(
                 rt,
                 ns,
                 name,
-                lambda o: _apply_scale(o, patcher(to_scale(o), patch)),
+                lambda o: _apply_scale(o, apply_patch(content_type, to_scale(o), patch)),
                 dry_run=dry_run,
             )
             return to_scale(updated), 200

@@ -117,11 +117,11 @@ async def serve_watch(
             shown = to_api_event(event, selection)
             if shown is not None:
                 await response.write(_line(shown[0], render(shown[1])))
+        await response.write_eof()
     except (ConnectionResetError, ConnectionError):
         pass  # the client went away
     finally:
         subscriber.close()
-    await response.write_eof()
     return response
 
 
