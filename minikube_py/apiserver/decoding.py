@@ -1,8 +1,9 @@
 """Reading what a request carries: its body, and the options in its query string.
 
-Bodies are JSON (what kubectl and client libraries send) or YAML (what people ``curl``);
-anything else, or anything that does not parse, is a 400 with the parse error. Query options
-follow upstream's conventions: booleans are ``true``/``1``/``True``, ``dryRun=All`` means "run
+Bodies are JSON (what client libraries and ``kubectl apply`` send), Kubernetes protobuf (what
+kubectl's typed commands such as ``kubectl create deployment`` send) or YAML (what people
+``curl``); another media type is a 415, and anything that does not parse a 400 with the error.
+Query options follow upstream's conventions: booleans are ``true``/``1``/``True``, ``dryRun=All`` means "run
 everything but the write", and list, watch and delete options have their Kubernetes names.
 """
 
@@ -16,7 +17,7 @@ import yaml
 from aiohttp import web
 from multidict import MultiMapping
 
-from minikube_py.api import errors
+from minikube_py.api import errors, protobuf
 from minikube_py.apiserver.listing import ListOptions
 
 MAX_BODY_BYTES = 3 * 1024 * 1024  # upstream's request body limit
@@ -30,14 +31,12 @@ async def read_body(request: web.Request) -> Any:
     if not raw.strip():
         raise errors.bad_request("the request body is empty")
     content_type = request.content_type
-    if "protobuf" in content_type or "cbor" in content_type:
-        # Binary encodings are not decoded here (yet).
-        raise errors.ApiError(
-            415,
-            "UnsupportedMediaType",
-            "the body of the request was in an unknown format - accepted media types include: "
-            "application/json, application/yaml",
-        )
+    if content_type == protobuf.MEDIA_TYPE:
+        # kubectl's typed commands (create deployment, create secret, …) send protobuf
+        try:
+            return protobuf.decode_request(raw)
+        except ValueError as error:
+            raise errors.bad_request(str(error)) from None
     if content_type not in _ACCEPTED and content_type != "application/octet-stream":
         raise errors.ApiError(
             415,
@@ -147,6 +146,11 @@ async def optional_body(request: web.Request) -> Any:
     raw = await request.read()
     if not raw.strip():
         return None
+    if request.content_type == protobuf.MEDIA_TYPE:
+        try:
+            return protobuf.decode_request(raw)
+        except ValueError as error:
+            raise errors.bad_request(str(error)) from None
     try:
         return json.loads(raw, parse_constant=_no_constants)
     except RecursionError:

@@ -133,9 +133,18 @@ class LocalBackend:
             subscriber.close()
 
     async def create(
-        self, gvr: GVR, namespace: str | None, body: Object, *, dry_run: bool
+        self,
+        gvr: GVR,
+        namespace: str | None,
+        body: Object,
+        *,
+        name: str | None,
+        subresource: str | None,
+        dry_run: bool,
     ) -> Object:
-        rt = self._resolve(gvr, namespace)
+        rt = self._resolve(gvr, namespace, name, subresource)
+        if subresource is not None:  # POST to the object itself or to its status: as upstream
+            raise errors.method_not_allowed()
         return await self.storage.create(rt, namespace, body, dry_run=dry_run)
 
     async def update(

@@ -50,8 +50,17 @@ class Backend(Protocol):
         ...
 
     async def create(
-        self, gvr: GVR, namespace: str | None, body: Object, *, dry_run: bool
-    ) -> Object: ...
+        self,
+        gvr: GVR,
+        namespace: str | None,
+        body: Object,
+        *,
+        name: str | None,
+        subresource: str | None,
+        dry_run: bool,
+    ) -> Object:
+        """POST to the collection, or (``name`` and ``subresource``) to an object's subresource."""
+        ...
 
     async def update(
         self,

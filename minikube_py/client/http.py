@@ -219,10 +219,20 @@ class HttpClient:
                 yield _event(bytes(buffer))
 
     async def create(
-        self, gvr: GVR, namespace: str | None, obj: Object, *, dry_run: bool = False
+        self,
+        gvr: GVR,
+        namespace: str | None,
+        obj: Object,
+        *,
+        dry_run: bool = False,
+        subresource: str | None = None,
     ) -> Object:
         params = _query(dryRun="All" if dry_run else "")
-        return await self._request("POST", gvr.path(namespace), params=params, body=obj)
+        if subresource is None:
+            path = gvr.path(namespace)
+        else:
+            path = gvr.path(namespace, name_of(obj), subresource)
+        return await self._request("POST", path, params=params, body=obj)
 
     async def update(
         self, gvr: GVR, namespace: str | None, obj: Object, *, dry_run: bool = False

@@ -93,9 +93,18 @@ class InProcessClient:
                 yield event_type, obj
 
     async def create(
-        self, gvr: GVR, namespace: str | None, obj: Object, *, dry_run: bool = False
+        self,
+        gvr: GVR,
+        namespace: str | None,
+        obj: Object,
+        *,
+        dry_run: bool = False,
+        subresource: str | None = None,
     ) -> Object:
-        return await self._backend.create(gvr, namespace, _wire_copy(obj), dry_run=dry_run)
+        name = None if subresource is None else name_of(obj)
+        return await self._backend.create(
+            gvr, namespace, _wire_copy(obj), name=name, subresource=subresource, dry_run=dry_run
+        )
 
     async def update(
         self, gvr: GVR, namespace: str | None, obj: Object, *, dry_run: bool = False

@@ -176,8 +176,17 @@ class Client(Protocol):
         ...
 
     async def create(
-        self, gvr: GVR, namespace: str | None, obj: Object, *, dry_run: bool = False
-    ) -> Object: ...
+        self,
+        gvr: GVR,
+        namespace: str | None,
+        obj: Object,
+        *,
+        dry_run: bool = False,
+        subresource: str | None = None,
+    ) -> Object:
+        """Create ``obj``; with ``subresource`` (``binding``, ``eviction``), POST ``obj`` to that
+        subresource of the object ``obj`` names (as client-go's ``Bind`` and ``Evict``)."""
+        ...
 
     async def update(
         self, gvr: GVR, namespace: str | None, obj: Object, *, dry_run: bool = False
