@@ -587,6 +587,8 @@ def _die_with_parent() -> None:
 class EtcdServer:
     """A single-member etcd on loopback in ``workdir``; a context manager that always stops it."""
 
+    poll_interval = 0.05  # seconds between /health polls while waiting for etcd to start
+
     def __init__(self, binary: str, workdir: Path) -> None:
         self.binary = binary
         self.workdir = workdir
@@ -663,7 +665,7 @@ class EtcdServer:
                         return True
             except (OSError, ValueError, urllib.error.URLError):
                 pass
-            time.sleep(0.05)
+            time.sleep(self.poll_interval)
         return False
 
     def stop(self) -> None:

@@ -3,8 +3,9 @@
 Bodies are JSON (what client libraries and ``kubectl apply`` send), Kubernetes protobuf (what
 kubectl's typed commands such as ``kubectl create deployment`` send) or YAML (what people
 ``curl``); another media type is a 415, and anything that does not parse a 400 with the error.
-Query options follow upstream's conventions: booleans are ``true``/``1``/``True``, ``dryRun=All`` means "run
-everything but the write", and list, watch and delete options have their Kubernetes names.
+Query options follow upstream's conventions: booleans are ``true``/``1``/``True``,
+``dryRun=All`` means "run everything but the write", and list, watch and delete options have
+their Kubernetes names.
 """
 
 from __future__ import annotations
