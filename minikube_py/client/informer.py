@@ -36,6 +36,7 @@ K = TypeVar("K", bound=Hashable)
 
 _PAGE_SIZE = 500
 _MIN_WATCH_SECONDS = 300  # as client-go: each watch lasts 5-10 minutes, then is renewed
+_SHORT_WATCH_SECONDS = 1.0  # an empty stream shorter than this is a failure, retried later
 
 
 def object_key(obj: Object) -> str:
@@ -125,7 +126,12 @@ class Informer:
                 await self._list_and_replace()
                 delay = 0.0
                 while True:  # a stream that ends normally is renewed from where it stopped
-                    await self._watch()
+                    started = asyncio.get_running_loop().time()
+                    if await self._watch():
+                        delay = 0.0
+                    elif asyncio.get_running_loop().time() - started < _SHORT_WATCH_SECONDS:
+                        # an empty stream that ended at once: as client-go, do not spin
+                        delay = await self._back_off(delay, "very short watch")
             except ApiError as error:
                 if error.code != 410:
                     delay = await self._back_off(delay, error)
@@ -133,7 +139,7 @@ class Informer:
             except Exception as error:  # e.g. aiohttp.ClientError: never let the informer die
                 delay = await self._back_off(delay, error)
 
-    async def _back_off(self, delay: float, error: BaseException) -> float:
+    async def _back_off(self, delay: float, error: BaseException | str) -> float:
         delay = min(max(delay * 2, 0.1), self._max_backoff)
         _log.warning(
             "list/watch failed, retrying", resource=str(self.gvr), error=str(error), retry_in=delay
@@ -161,8 +167,8 @@ class Informer:
         self.resource_version = str(page["metadata"]["resourceVersion"])
         self._synced.set()
 
-    async def _watch(self) -> None:
-        """One watch stream, applied to the cache until it ends."""
+    async def _watch(self) -> int:
+        """One watch stream, applied to the cache until it ends; how many events it carried."""
         timeout = random.randint(_MIN_WATCH_SECONDS, 2 * _MIN_WATCH_SECONDS)
         events = self.client.watch(
             self.gvr,
@@ -172,11 +178,14 @@ class Informer:
             field_selector=self.field_selector,
             timeout_seconds=timeout,
         )
+        count = 0
         async with contextlib.aclosing(events):
             async for event_type, obj in events:
+                count += 1
                 self._apply(event_type, obj)
                 if version := _version(obj):
                     self.resource_version = version
+        return count
 
     def _apply(self, event_type: str, obj: Object) -> None:
         key = object_key(obj)

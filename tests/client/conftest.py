@@ -1,0 +1,45 @@
+"""A real cluster per test, and each kind of client talking to it."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pytest
+
+from minikube_py.client import Client, HttpClient
+from tests.client.helpers import in_process_client
+
+if TYPE_CHECKING:
+    from minikube_py.cluster import RunningCluster
+
+
+@pytest.fixture
+async def cluster(tmp_path: Path) -> AsyncIterator[RunningCluster]:
+    from minikube_py.cluster import ClusterConfig, running_cluster
+
+    config = ClusterConfig(
+        state_dir=tmp_path,
+        port=0,
+        address="127.0.0.1",
+        store_url="sqlite://",
+        kubeconfig=tmp_path / "kubeconfig",
+    )
+    async with running_cluster(config) as running:
+        yield running
+
+
+@pytest.fixture(params=["inprocess", "http"])
+async def client(request: pytest.FixtureRequest, cluster: RunningCluster) -> AsyncIterator[Client]:
+    """Each test using it runs once per client: the two must behave the same."""
+    made: Client
+    if request.param == "inprocess":
+        made = in_process_client(cluster)
+    else:
+        assert cluster.kubeconfig is not None
+        made = HttpClient.from_kubeconfig(cluster.kubeconfig)
+    try:
+        yield made
+    finally:
+        await made.close()
