@@ -17,7 +17,7 @@ from aiohttp import web
 from minikube_py.api import errors
 from minikube_py.api.registry import Registry
 from minikube_py.apiserver import discovery, openapi, routing
-from minikube_py.apiserver.authn import ANONYMOUS, Authenticator, is_public
+from minikube_py.apiserver.authn import ANONYMOUS, Authenticator, UserInfo, is_public
 from minikube_py.apiserver.decoding import MAX_BODY_BYTES
 from minikube_py.apiserver.handlers import ResourceHandler, reply
 from minikube_py.logs import get_logger
@@ -25,6 +25,7 @@ from minikube_py.logs import get_logger
 _log = get_logger("apiserver")
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
+USER = web.RequestKey("user", UserInfo)  # who is asking, for the handlers (and RBAC later)
 HEALTH_CHECKS = ("ping", "log", "etcd", "informer-sync", "poststarthook/start-apiserver")
 
 
@@ -62,7 +63,7 @@ def make_app(
         user = authenticator.authenticate_request(request)
         if user is None or (user == ANONYMOUS and not is_public(request.path)):
             raise errors.unauthorized()
-        request["user"] = user
+        request[USER] = user
         return await handler(request)
 
     async def dispatch(request: web.Request) -> web.StreamResponse:

@@ -74,9 +74,17 @@ class Lister:
     def __init__(self, store: Store) -> None:
         self._store = store
 
+    async def check_not_future(self, revision: int) -> None:
+        """Upstream answers 504 for a resourceVersion newer than anything stored."""
+        newest = await self._store.current_revision()
+        if revision > newest:
+            raise _too_large(revision, newest)
+
     async def list(self, rt: ResourceType, namespace: str | None, options: ListOptions) -> Object:
         selection = Filter.build(rt, options)
         revision = _exact_revision(options)
+        if options.resource_version not in ("", "0") and revision is None:
+            await self.check_not_future(int(options.resource_version))
         items: list[Object] = []
         token = options.continue_token or None
         at: int | None = None
@@ -99,20 +107,7 @@ class Lister:
                     "results."
                 ) from None
             except RevisionNotYet as error:
-                raise errors.ApiError(
-                    504,
-                    "Timeout",
-                    f"Too large resource version: {error.revision}, current: {error.newest}",
-                    details={
-                        "causes": [
-                            {
-                                "reason": "ResourceVersionTooLarge",
-                                "message": "Too large resource version",
-                            }
-                        ],
-                        "retryAfterSeconds": 1,
-                    },
-                ) from None
+                raise _too_large(error.revision, error.newest) from None
             at = page.revision
             items += [obj for obj in map(from_kv, page.items) if selection.matches(obj)]
             token = page.continue_token
@@ -147,3 +142,17 @@ def _exact_revision(options: ListOptions) -> int | None:
     if match == "Exact":
         return number
     return None  # "0", NotOlderThan and a bare version: the newest state is never older
+
+
+def _too_large(revision: int, newest: int) -> errors.ApiError:
+    return errors.ApiError(
+        504,
+        "Timeout",
+        f"Too large resource version: {revision}, current: {newest}",
+        details={
+            "causes": [
+                {"reason": "ResourceVersionTooLarge", "message": "Too large resource version"}
+            ],
+            "retryAfterSeconds": 1,
+        },
+    )

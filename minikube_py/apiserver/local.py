@@ -11,7 +11,7 @@ filtering (``watching.to_api_event``). Only the request parsing and the sockets 
 
 from __future__ import annotations
 
-import time
+import contextlib
 from collections.abc import AsyncGenerator
 from typing import Any
 
@@ -19,16 +19,14 @@ from multidict import MultiDict
 
 from minikube_py.api import errors
 from minikube_py.api.resources import ResourceType
-from minikube_py.apiserver import decoding
-from minikube_py.apiserver.listing import Filter, ListOptions
-from minikube_py.apiserver.objects import PATCHERS, Object, prefix
+from minikube_py.apiserver import decoding, subresources
+from minikube_py.apiserver.listing import ListOptions
+from minikube_py.apiserver.objects import PATCHERS, Object, apply_patch, unsupported_patch_type
 from minikube_py.apiserver.storage import Storage
-from minikube_py.apiserver.subresources import SPECIAL
 from minikube_py.apiserver.watchcache import WatchCache
-from minikube_py.apiserver.watching import to_api_event
+from minikube_py.apiserver.watching import open_watch
 from minikube_py.client.inprocess import InProcessClient
 from minikube_py.client.protocol import GVR
-from minikube_py.store import Expired
 
 
 class LocalBackend:
@@ -56,10 +54,6 @@ class LocalBackend:
             raise errors.path_not_found()
         if subresource is not None and subresource not in rt.subresources:
             raise errors.path_not_found()
-        if subresource in SPECIAL:
-            raise errors.method_not_allowed(
-                f"the {subresource} subresource is only served over HTTP for now"
-            )
         return rt
 
     async def get(self, gvr: GVR, namespace: str | None, name: str) -> Object:
@@ -95,42 +89,13 @@ class LocalBackend:
     ) -> AsyncGenerator[tuple[str, Object], None]:
         """The events ``watching.serve_watch`` would write, one ``(type, object)`` each."""
         rt = self._resolve(gvr, namespace)
-        selection = Filter.build(rt, ListOptions(label_selector, field_selector))
-        initial: list[Object] = []
-        if resource_version in ("", "0"):
-            listed = await self.storage.list(
-                rt, namespace, ListOptions(label_selector, field_selector)
-            )
-            after, initial = int(listed["metadata"]["resourceVersion"]), listed["items"]
-        else:
-            try:
-                after = int(resource_version)
-            except ValueError:
-                raise errors.bad_request(f"invalid resource version: {resource_version}") from None
-        try:
-            subscriber = self.cache.subscribe(prefix(rt, namespace), after)
-        except Expired as error:
-            gone = errors.gone(f"too old resource version: {after} ({error.compacted})")
-            yield "ERROR", gone.status()
-            return
-        deadline = None if timeout_seconds is None else time.monotonic() + timeout_seconds
-        try:
-            for obj in initial:
-                yield "ADDED", obj
-            while True:
-                left = None if deadline is None else deadline - time.monotonic()
-                if left is not None and left <= 0:
-                    break
-                event = await subscriber.next(wait_seconds=left)
-                if event is None:
-                    if subscriber.closed:
-                        break
-                    continue
-                shown = to_api_event(event, selection)
-                if shown is not None:
-                    yield shown
-        finally:
-            subscriber.close()
+        options = ListOptions(label_selector, field_selector, resource_version=resource_version)
+        stream = await open_watch(
+            self.storage, self.cache, rt, namespace, options, timeout_seconds=timeout_seconds
+        )
+        async with contextlib.aclosing(stream):
+            async for event in stream:
+                yield event
 
     async def create(
         self,
@@ -143,6 +108,9 @@ class LocalBackend:
         dry_run: bool,
     ) -> Object:
         rt = self._resolve(gvr, namespace, name, subresource)
+        if subresource in ("binding", "eviction") and name is not None:
+            act = subresources.bind if subresource == "binding" else subresources.evict
+            return await act(self.storage, rt, namespace, name, body, dry_run=dry_run)
         if subresource is not None:  # POST to the object itself or to its status: as upstream
             raise errors.method_not_allowed()
         return await self.storage.create(rt, namespace, body, dry_run=dry_run)
@@ -158,6 +126,10 @@ class LocalBackend:
         dry_run: bool,
     ) -> Object:
         rt = self._resolve(gvr, namespace, name, subresource)
+        if subresource == "scale":
+            return await subresources.update_scale(
+                self.storage, rt, namespace, name, body, dry_run=dry_run
+            )
         return await self.storage.update(
             rt, namespace, name, body, subresource=subresource, dry_run=dry_run
         )
@@ -174,19 +146,23 @@ class LocalBackend:
         dry_run: bool,
     ) -> Object:
         rt = self._resolve(gvr, namespace, name, subresource)
-        patcher = PATCHERS.get(content_type)
-        if patcher is None:
-            raise errors.ApiError(
-                415,
-                "UnsupportedMediaType",
-                f"the body of the request was in an unknown format - accepted media types "
-                f"include: {', '.join(PATCHERS)}",
+        if subresource == "scale":
+            return await subresources.patch_scale(
+                self.storage,
+                rt,
+                namespace,
+                name,
+                patch,
+                content_type=content_type,
+                dry_run=dry_run,
             )
+        if content_type not in PATCHERS:
+            raise unsupported_patch_type()
         return await self.storage.patch(
             rt,
             namespace,
             name,
-            lambda old: patcher(old, patch),
+            lambda old: apply_patch(content_type, old, patch),
             subresource=subresource,
             dry_run=dry_run,
         )

@@ -18,9 +18,11 @@ from minikube_py.apiserver.app import make_app
 from minikube_py.apiserver.authn import Authenticator
 from minikube_py.apiserver.bootstrap import bootstrap
 from minikube_py.apiserver.handlers import ResourceHandler
+from minikube_py.apiserver.local import LocalBackend
 from minikube_py.apiserver.pki import Pki, server_ssl_context
 from minikube_py.apiserver.storage import Storage
 from minikube_py.apiserver.watchcache import WatchCache
+from minikube_py.client.inprocess import InProcessClient
 from minikube_py.logs import get_logger
 from minikube_py.store import Store
 
@@ -37,12 +39,13 @@ class ApiServer:
         port: int = 8443,
         registry: Registry | None = None,
         authenticator: Authenticator | None = None,
+        watch_cache_capacity: int = 10_000,
     ) -> None:
         self.host = host
         self.port = port
         self.registry = registry or builtin_registry()
         self.storage = Storage(store, self.registry)
-        self.cache = WatchCache(store)
+        self.cache = WatchCache(store, capacity=watch_cache_capacity)
         self.authenticator = authenticator or Authenticator()
         self._pki = pki
         self._runner: web.AppRunner | None = None
@@ -50,6 +53,10 @@ class ApiServer:
     @property
     def url(self) -> str:
         return f"https://{self.host}:{self.port}"
+
+    def client(self) -> InProcessClient:
+        """A client for components in this process: the same path as HTTP, without sockets."""
+        return LocalBackend(self.storage, self.cache).client()
 
     async def start(self) -> None:
         await self.cache.start()

@@ -18,12 +18,14 @@ from typing import Any
 from aiohttp import web
 
 from minikube_py.api import errors
+from minikube_py.api.resources import ResourceType
 from minikube_py.apiserver import decoding
 from minikube_py.apiserver.objects import Object, apply_patch
 from minikube_py.apiserver.routing import Target
 from minikube_py.apiserver.storage import Storage
 
-SPECIAL = {"scale", "binding", "eviction", "log", "exec", "attach", "portforward", "proxy"}
+_KUBELET = {"log", "exec", "attach", "portforward", "proxy"}
+SPECIAL = {"scale", "binding", "eviction"} | _KUBELET
 _SUCCESS = {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success"}
 
 
@@ -76,57 +78,86 @@ def _apply_scale(obj: Object, scale: Any) -> Object:
     return obj
 
 
+async def get_scale(storage: Storage, rt: ResourceType, ns: str | None, name: str) -> Object:
+    return to_scale(await storage.get(rt, ns, name))
+
+
+async def update_scale(
+    storage: Storage, rt: ResourceType, ns: str | None, name: str, scale: Any, *, dry_run: bool
+) -> Object:
+    updated = await storage.patch(rt, ns, name, lambda o: _apply_scale(o, scale), dry_run=dry_run)
+    return to_scale(updated)
+
+
+async def patch_scale(
+    storage: Storage,
+    rt: ResourceType,
+    ns: str | None,
+    name: str,
+    patch: Any,
+    *,
+    content_type: str,
+    dry_run: bool,
+) -> Object:
+    def change(obj: Object) -> Object:
+        return _apply_scale(obj, apply_patch(content_type, to_scale(obj), patch))
+
+    return to_scale(await storage.patch(rt, ns, name, change, dry_run=dry_run))
+
+
+async def bind(
+    storage: Storage, rt: ResourceType, ns: str | None, name: str, binding: Any, *, dry_run: bool
+) -> Object:
+    """pods/binding: the scheduler's decision, written once into ``spec.nodeName``."""
+    target = binding.get("target") if isinstance(binding, dict) else None
+    node = target.get("name") if isinstance(target, dict) else None
+    if not node:
+        raise errors.bad_request("a Binding needs target.name, the node")
+
+    def assign(pod: Object) -> Object:
+        current = (pod.get("spec") or {}).get("nodeName")
+        if current:
+            raise errors.conflict(rt, name, f'pod {name} is already assigned to node "{current}"')
+        pod.setdefault("spec", {})["nodeName"] = node
+        return pod
+
+    await storage.patch(rt, ns, name, assign, dry_run=dry_run, internal=True)
+    return _SUCCESS | {"code": 201}
+
+
+async def evict(
+    storage: Storage, rt: ResourceType, ns: str | None, name: str, eviction: Any, *, dry_run: bool
+) -> Object:
+    """pods/eviction: a polite delete (disruption budgets are checked once they are enforced)."""
+    options = eviction.get("deleteOptions") if isinstance(eviction, dict) else None
+    await storage.delete(rt, ns, name, options or {}, dry_run=dry_run)
+    return _SUCCESS | {"code": 201}
+
+
 async def handle(storage: Storage, request: web.Request, target: Target) -> tuple[Any, int]:
+    """Serve an HTTP request for one of the ``SPECIAL`` subresources."""
     rt, ns, name, sub = target.rt, target.namespace, target.name, target.subresource
     assert name is not None
     method = request.method
     dry_run = decoding.dry_run(request.query)
-    if sub == "scale":
-        if method == "GET":
-            return to_scale(await storage.get(rt, ns, name)), 200
-        if method == "PUT":
-            scale = await decoding.read_body(request)
-            updated = await storage.patch(
-                rt, ns, name, lambda o: _apply_scale(o, scale), dry_run=dry_run
-            )
-            return to_scale(updated), 200
-        if method == "PATCH":
-            content_type = request.content_type
-            patch = await decoding.read_body(request)
-            updated = await storage.patch(
-                rt,
-                ns,
-                name,
-                lambda o: _apply_scale(o, apply_patch(content_type, to_scale(o), patch)),
-                dry_run=dry_run,
-            )
-            return to_scale(updated), 200
-        raise errors.method_not_allowed()
+    if sub == "scale" and method == "GET":
+        return await get_scale(storage, rt, ns, name), 200
+    if sub == "scale" and method == "PUT":
+        scale = await decoding.read_body(request)
+        return await update_scale(storage, rt, ns, name, scale, dry_run=dry_run), 200
+    if sub == "scale" and method == "PATCH":
+        patch = await decoding.read_body(request)
+        patched = await patch_scale(
+            storage, rt, ns, name, patch, content_type=request.content_type, dry_run=dry_run
+        )
+        return patched, 200
     if sub == "binding" and method == "POST":
         binding = await decoding.read_body(request)
-        node = (
-            ((binding or {}).get("target") or {}).get("name") if isinstance(binding, dict) else None
-        )
-        if not node:
-            raise errors.bad_request("a Binding needs target.name, the node")
-
-        def bind(pod: Object) -> Object:
-            current = (pod.get("spec") or {}).get("nodeName")
-            if current:
-                raise errors.conflict(
-                    rt, name, f'pod {name} is already assigned to node "{current}"'
-                )
-            pod.setdefault("spec", {})["nodeName"] = node
-            return pod
-
-        await storage.patch(rt, ns, name, bind, dry_run=dry_run, internal=True)
-        return _SUCCESS | {"code": 201}, 201
+        return await bind(storage, rt, ns, name, binding, dry_run=dry_run), 201
     if sub == "eviction" and method == "POST":
         eviction = await decoding.read_body(request)
-        options = (eviction or {}).get("deleteOptions") if isinstance(eviction, dict) else None
-        await storage.delete(rt, ns, name, options or {}, dry_run=dry_run)
-        return _SUCCESS | {"code": 201}, 201
-    if sub in ("log", "exec", "attach", "portforward", "proxy") and method in ("GET", "POST"):
+        return await evict(storage, rt, ns, name, eviction, dry_run=dry_run), 201
+    if sub in _KUBELET and method in ("GET", "POST"):
         pod = await storage.get(rt, ns, name)
         node = (pod.get("spec") or {}).get("nodeName")
         if not node:

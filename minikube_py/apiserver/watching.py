@@ -11,6 +11,8 @@ BOOKMARK events carrying only a revision, so a quiet client's resume point stays
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import json
 import random
 import time
@@ -25,7 +27,7 @@ from minikube_py.apiserver import decoding
 from minikube_py.apiserver.listing import Filter, ListOptions
 from minikube_py.apiserver.objects import Object, decode, prefix
 from minikube_py.apiserver.storage import Storage
-from minikube_py.apiserver.watchcache import WatchCache
+from minikube_py.apiserver.watchcache import Subscriber, WatchCache
 from minikube_py.store import EventType, Expired, WatchEvent
 
 _BOOKMARK_SECONDS = 30.0
@@ -46,23 +48,83 @@ def to_api_event(event: WatchEvent, selection: Filter) -> tuple[str, Object] | N
     assert new is not None
     if event.type is EventType.ADDED or not old_matches:
         return ("ADDED", new) if new_matches else None
-    return ("MODIFIED", new) if new_matches else ("DELETED", new)
+    if new_matches:
+        return ("MODIFIED", new)
+    assert old is not None
+    return ("DELETED", old)  # it left the selection: upstream sends its last matching state
 
 
-async def serve_watch(
-    request: web.Request,
+class WatchStream:
+    """A watch as ``(type, object)`` pairs: what HTTP streams and the in-process client yield.
+
+    Opened by ``open_watch``, which checks everything before returning, so a bad request is
+    an error before the first byte of a stream. Close it (``contextlib.aclosing``) to leave
+    the cache.
+    """
+
+    def __init__(
+        self,
+        rt: ResourceType,
+        selection: Filter,
+        *,
+        initial: list[Object],
+        subscriber: Subscriber | None,
+        error: Object | None = None,
+        timeout_seconds: float | None,
+        bookmarks: bool,
+    ) -> None:
+        self._rt = rt
+        self._selection = selection
+        self._pending: list[tuple[str, Object]] = [("ADDED", obj) for obj in initial]
+        if error is not None:
+            self._pending.append(("ERROR", error))
+        self._subscriber = subscriber
+        self._deadline = None if timeout_seconds is None else time.monotonic() + timeout_seconds
+        self._bookmarks = bookmarks
+
+    def __aiter__(self) -> WatchStream:
+        return self
+
+    async def __anext__(self) -> tuple[str, Object]:
+        if self._pending:
+            return self._pending.pop(0)
+        subscriber = self._subscriber
+        while subscriber is not None:
+            left = None if self._deadline is None else self._deadline - time.monotonic()
+            if left is not None and left <= 0:
+                break
+            wait = _BOOKMARK_SECONDS if left is None else min(left, _BOOKMARK_SECONDS)
+            event = await subscriber.next(wait_seconds=wait)
+            if event is None:
+                if subscriber.closed:
+                    break
+                if self._bookmarks:
+                    return "BOOKMARK", _bookmark(self._rt, subscriber.revision)
+                continue
+            shown = to_api_event(event, self._selection)
+            if shown is not None:
+                return shown
+        await self.aclose()
+        raise StopAsyncIteration
+
+    async def aclose(self) -> None:
+        if self._subscriber is not None:
+            self._subscriber.close()
+            self._subscriber = None
+
+
+async def open_watch(
     storage: Storage,
     cache: WatchCache,
     rt: ResourceType,
     namespace: str | None,
+    options: ListOptions,
     *,
-    table: bool,
-) -> web.StreamResponse:
-    query = request.query
-    options = decoding.list_options(query)
+    timeout_seconds: float | None,
+    bookmarks: bool = False,
+) -> WatchStream:
+    """Start a watch: synthetic ADDED events first when no revision is given, then changes."""
     selection = Filter.build(rt, options)
-    timeout = decoding.integer(query, "timeoutSeconds", default=random.randint(1800, 3600))
-    bookmarks = decoding.flag(query, "allowWatchBookmarks")
     initial: list[Object] = []
     if options.resource_version in ("", "0"):
         listed = await storage.list(
@@ -76,22 +138,44 @@ async def serve_watch(
             raise errors.bad_request(
                 f"invalid resource version: {options.resource_version}"
             ) from None
-    response = web.StreamResponse(headers={"Content-Type": "application/json"})
-    response.enable_chunked_encoding()
+        await storage.lister.check_not_future(after)
+    stream = functools.partial(
+        WatchStream, rt, selection, timeout_seconds=timeout_seconds, bookmarks=bookmarks
+    )
     try:
         subscriber = cache.subscribe(prefix(rt, namespace), after)
     except Expired as error:
-        await response.prepare(request)
         gone = errors.gone(f"too old resource version: {after} ({error.compacted})")
-        await response.write(_line("ERROR", gone.status()))
-        await response.write_eof()
-        return response
-    await response.prepare(request)
+        return stream(initial=[], subscriber=None, error=gone.status())
+    return stream(initial=initial, subscriber=subscriber)
+
+
+async def serve_watch(
+    request: web.Request,
+    storage: Storage,
+    cache: WatchCache,
+    rt: ResourceType,
+    namespace: str | None,
+    *,
+    table: bool,
+) -> web.StreamResponse:
+    query = request.query
+    stream = await open_watch(
+        storage,
+        cache,
+        rt,
+        namespace,
+        decoding.list_options(query),
+        timeout_seconds=decoding.integer(
+            query, "timeoutSeconds", default=random.randint(1800, 3600)
+        ),
+        bookmarks=decoding.flag(query, "allowWatchBookmarks"),
+    )
     first = True
 
-    def render(obj: Object) -> Object:
+    def render(event_type: str, obj: Object) -> Object:
         nonlocal first
-        if not table:
+        if not table or event_type in ("ERROR", "BOOKMARK"):
             return obj
         rendered = to_table(
             rt,
@@ -102,26 +186,16 @@ async def serve_watch(
         first = False
         return rendered
 
-    deadline = time.monotonic() + timeout
-    try:
-        for obj in initial:
-            await response.write(_line("ADDED", render(obj)))
-        while (left := deadline - time.monotonic()) > 0:
-            event = await subscriber.next(wait_seconds=min(left, _BOOKMARK_SECONDS))
-            if event is None:
-                if subscriber.closed:
-                    break
-                if bookmarks and deadline - time.monotonic() > 0:
-                    await response.write(_line("BOOKMARK", _bookmark(rt, subscriber.revision)))
-                continue
-            shown = to_api_event(event, selection)
-            if shown is not None:
-                await response.write(_line(shown[0], render(shown[1])))
-        await response.write_eof()
-    except (ConnectionResetError, ConnectionError):
-        pass  # the client went away
-    finally:
-        subscriber.close()
+    response = web.StreamResponse(headers={"Content-Type": "application/json"})
+    response.enable_chunked_encoding()
+    async with contextlib.aclosing(stream):
+        await response.prepare(request)
+        try:
+            async for event_type, obj in stream:
+                await response.write(_line(event_type, render(event_type, obj)))
+            await response.write_eof()
+        except (ConnectionResetError, ConnectionError):
+            pass  # the client went away
     return response
 
 

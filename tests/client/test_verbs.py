@@ -15,7 +15,6 @@ from minikube_py.client import (
     PODS,
     ApiError,
     Client,
-    InProcessClient,
 )
 from tests.client.helpers import configmap
 
@@ -207,13 +206,7 @@ async def test_delete_with_finalizers_marks_then_removes(client: Client) -> None
     assert (caught.value.code, caught.value.reason) == (400, "BadRequest")
 
 
-async def test_binding_a_pod_through_its_subresource(
-    client: Client, request: pytest.FixtureRequest
-) -> None:
-    if isinstance(client, InProcessClient):
-        # LocalBackend cannot reach the binding logic yet: it lives inside
-        # apiserver/subresources.handle, which needs an HTTP request.
-        request.applymarker(pytest.mark.xfail(raises=ApiError, strict=True))
+async def test_binding_a_pod_through_its_subresource(client: Client) -> None:
     pod = {"metadata": {"name": "p"}, "spec": {"containers": [{"name": "c", "image": "busybox"}]}}
     await client.create(PODS, NS, pod)
     binding = {
@@ -227,3 +220,22 @@ async def test_binding_a_pod_through_its_subresource(
     with pytest.raises(ApiError) as caught:
         await client.create(PODS, NS, binding, subresource="binding")
     assert caught.value.code == 409
+
+
+async def test_scale_subresource_reads_and_writes_replicas(client: Client) -> None:
+    labels = {"app": "s"}
+    deployment = {
+        "metadata": {"name": "s"},
+        "spec": {
+            "selector": {"matchLabels": labels},
+            "template": {
+                "metadata": {"labels": labels},
+                "spec": {"containers": [{"name": "c", "image": "nginx"}]},
+            },
+        },
+    }
+    await client.create(DEPLOYMENTS, NS, deployment)
+    scale = await client.patch(DEPLOYMENTS, NS, "s", {"spec": {"replicas": 4}}, subresource="scale")
+    assert scale["kind"] == "Scale" and scale["spec"]["replicas"] == 4
+    assert scale["status"]["selector"] == "app=s"
+    assert (await client.get(DEPLOYMENTS, NS, "s"))["spec"]["replicas"] == 4
