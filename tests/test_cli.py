@@ -28,7 +28,7 @@ def test_start_prepares_the_profile_store_and_says_what_is_missing(home: Path) -
     result = CliRunner().invoke(main, ["start", "-p", "demo"])
     assert result.exit_code == 0, result.output
     profile = home / "profiles" / "demo"
-    assert "Store ready" in result.output and "not there yet" in result.output
+    assert "Store ready" in result.output and "minikube_py serve" in result.output
     assert (profile / "state.db").is_file()
     assert stat.S_IMODE((profile / "encryption.key").stat().st_mode) == 0o600
     again = CliRunner().invoke(main, ["start", "-p", "demo"])

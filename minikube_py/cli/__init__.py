@@ -48,8 +48,8 @@ def start(profile: str) -> None:
     click.echo(f'* minikube-py v{__version__} on profile "{profile}"')
     click.echo(f"* Store ready: {state / 'state.db'} (revision {revision})")
     click.echo(
-        "* The cluster is not there yet: the store (etcd's role) works; the API server, "
-        "nodes and pods arrive with the next releases."
+        "* Not a background cluster yet: run `python3 -m minikube_py serve` for the API "
+        "server in the foreground; nodes and pods arrive with the next releases."
     )
 
 
