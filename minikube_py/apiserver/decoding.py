@@ -10,7 +10,6 @@ their Kubernetes names.
 
 from __future__ import annotations
 
-import json
 import re
 from typing import Any
 
@@ -20,6 +19,7 @@ from multidict import MultiMapping
 
 from minikube_py.api import errors, protobuf
 from minikube_py.apiserver.listing import ListOptions
+from minikube_py.apiserver.objects import load_json
 
 MAX_BODY_BYTES = 3 * 1024 * 1024  # upstream's request body limit
 MAX_OBJECT_BYTES = 1536 * 1024  # upstream's limit on one stored object (etcd's request size)
@@ -46,10 +46,7 @@ async def read_body(request: web.Request) -> Any:
             f"{', '.join(sorted(_ACCEPTED))}",
         )
     try:
-        if "yaml" in content_type:
-            body = yaml.safe_load(raw.decode("utf-8"))
-        else:
-            body = json.loads(raw, parse_constant=_no_constants)
+        body = yaml.safe_load(raw.decode("utf-8")) if "yaml" in content_type else load_json(raw)
     except RecursionError:
         raise errors.bad_request("error decoding the request body: nested too deeply") from None
     except (ValueError, UnicodeDecodeError, yaml.YAMLError) as error:
@@ -66,10 +63,6 @@ _ACCEPTED = {
     "application/strategic-merge-patch+json",
     "application/apply-patch+yaml",
 }
-
-
-def _no_constants(name: str) -> Any:
-    raise ValueError(f"{name} is not a JSON number")
 
 
 def _replace_surrogates(value: Any) -> Any:
@@ -153,7 +146,7 @@ async def optional_body(request: web.Request) -> Any:
         except ValueError as error:
             raise errors.bad_request(str(error)) from None
     try:
-        return json.loads(raw, parse_constant=_no_constants)
+        return load_json(raw)
     except RecursionError:
         raise errors.bad_request("error decoding the request body: nested too deeply") from None
     except ValueError as error:

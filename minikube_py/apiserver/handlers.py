@@ -11,7 +11,6 @@ collection. Subresources have their own small rules: ``status`` shares the objec
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from aiohttp import web
@@ -27,7 +26,7 @@ from minikube_py.apiserver.watching import serve_watch
 
 def reply(body: Any, status: int = 200) -> web.Response:
     return web.Response(
-        body=json.dumps(body, separators=(",", ":")).encode(),
+        body=objects.dump_json(body),
         status=status,
         content_type="application/json",
     )

@@ -61,7 +61,13 @@ class Filter:
             raise errors.bad_request(problem)
         return cls(labels, fields, rt.kind)
 
+    @property
+    def everything(self) -> bool:
+        return self.labels.empty and not self.fields.requirements
+
     def matches(self, obj: Object) -> bool:
+        if self.everything:
+            return True
         metadata = obj.get("metadata") or {}
         if not self.labels.matches(metadata.get("labels") or {}):
             return False

@@ -13,6 +13,7 @@ import json
 from typing import Any
 
 import jsonpatch
+import orjson
 
 from minikube_py.api import errors
 from minikube_py.api.resources import ResourceType
@@ -30,17 +31,43 @@ def prefix(rt: ResourceType, namespace: str | None) -> str:
     return resource_prefix(rt.group, rt.plural, namespace if rt.namespaced else None)
 
 
+def dump_json(value: Any) -> bytes:
+    """Compact JSON; orjson on the hot paths (it is several times faster than ``json``)."""
+    try:
+        return orjson.dumps(value)
+    except TypeError:  # what orjson refuses (integers beyond 64 bits) the standard library takes
+        return json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def load_json(raw: bytes, *, strict: bool = True) -> Any:
+    """Parse JSON; what orjson refuses is parsed again by ``json`` for its error message."""
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        return json.loads(raw, parse_constant=_no_constants if strict else None)
+
+
+def _no_constants(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number")
+
+
 def encode(obj: Object) -> bytes:
     """The stored form: compact JSON without ``resourceVersion``."""
     metadata = obj.get("metadata", {})
     if "resourceVersion" in metadata:
         obj = {**obj, "metadata": {k: v for k, v in metadata.items() if k != "resourceVersion"}}
-    return json.dumps(obj, separators=(",", ":"), ensure_ascii=False).encode()
+    return dump_json(obj)
 
 
 def decode(value: bytes, revision: int) -> Object:
-    obj: Object = json.loads(value)
+    obj: Object = load_json(value, strict=False)
     obj.setdefault("metadata", {})["resourceVersion"] = str(revision)
+    return obj
+
+
+def stamped(obj: Object, revision: int) -> Object:
+    """``obj`` as just written at ``revision`` (no need to parse the stored bytes again)."""
+    obj["metadata"]["resourceVersion"] = str(revision)
     return obj
 
 

@@ -46,6 +46,7 @@ class ApiServer:
         self.registry = registry or builtin_registry()
         self.storage = Storage(store, self.registry)
         self.cache = WatchCache(store, capacity=watch_cache_capacity)
+        self.storage.track_namespaces(self.cache)
         self.authenticator = authenticator or Authenticator()
         self._pki = pki
         self._runner: web.AppRunner | None = None
@@ -84,7 +85,7 @@ class ApiServer:
         await site.start()
         if self.port == 0:
             server = site._server
-            assert isinstance(server, asyncio.Server)
+            assert server is not None and hasattr(server, "sockets")  # asyncio's or uvloop's
             self.port = server.sockets[0].getsockname()[1]
         await bootstrap(self.storage, host=self.host, port=self.port)
         _log.info("apiserver serving", url=self.url, resources=len(self.registry))

@@ -26,8 +26,18 @@ from minikube_py.apiserver.allocation import ServiceAllocator
 from minikube_py.apiserver.decoding import MAX_OBJECT_BYTES
 from minikube_py.apiserver.listing import Lister, ListOptions
 from minikube_py.apiserver.namespaces import empty_namespace
-from minikube_py.apiserver.objects import Object, encode, from_kv, key, meta
-from minikube_py.store import AlreadyExists, Conflict, NotFound, Store
+from minikube_py.apiserver.objects import (
+    Object,
+    decode,
+    encode,
+    from_kv,
+    key,
+    meta,
+    prefix,
+    stamped,
+)
+from minikube_py.apiserver.watchcache import WatchCache
+from minikube_py.store import AlreadyExists, Conflict, NotFound, Store, WatchEvent
 
 _PATCH_RETRIES = 5
 
@@ -43,6 +53,28 @@ class Storage:
         self._services = registry.get("", "v1", "services")
         self.allocator = ServiceAllocator(self._all_services)
         self._background: set[asyncio.Task[None]] = set()
+        # name -> being deleted?, kept current from the watch cache once track_namespaces runs
+        self._namespace_states: dict[str, bool] | None = None
+
+    def track_namespaces(self, cache: WatchCache) -> None:
+        """Answer "does this namespace exist, is it terminating?" from memory, fed by the watch
+        cache, instead of a store read on every namespaced create (upstream's lifecycle
+        admission uses an informer the same way)."""
+        assert self._namespaces is not None
+        self._namespace_states = {}
+        cache.add_listener(prefix(self._namespaces, None), self._note_namespace)
+
+    def _note_namespace(self, event: WatchEvent | None) -> None:
+        assert self._namespace_states is not None
+        if event is None:  # the cache restarted: forget, and ask the store again
+            self._namespace_states.clear()
+            return
+        name = event.key.rsplit("/", 1)[-1]
+        if event.value is None:
+            self._namespace_states.pop(name, None)
+        else:
+            metadata = decode(event.value, event.revision).get("metadata") or {}
+            self._namespace_states[name] = bool(metadata.get("deletionTimestamp"))
 
     async def _all_services(self) -> list[Object]:
         assert self._services is not None
@@ -71,7 +103,8 @@ class Storage:
             if dry_run:
                 return obj
             try:
-                return from_kv(await self.store.create(key(rt, namespace, name), _sized(obj)))
+                kv = await self.store.create(key(rt, namespace, name), _sized(obj))
+                return stamped(obj, kv.mod_revision)
             except AlreadyExists:
                 raise errors.already_exists(rt, name) from None
 
@@ -177,7 +210,7 @@ class Storage:
                     return await self._remove(rt, namespace, name, revision)
                 try:
                     kv = await self.store.update(k, _sized(new), expected_revision=revision)
-                    return from_kv(kv)
+                    return stamped(new, kv.mod_revision)
                 except Conflict:
                     if expected is not None:
                         raise errors.conflict(rt, name, errors.STALE) from None
@@ -264,8 +297,14 @@ class Storage:
     async def _require_active_namespace(self, namespace: str) -> None:
         if self._namespaces is None:
             return
+        states = self._namespace_states
+        terminating = states.get(namespace) if states is not None else None
+        if terminating is False:
+            return
         try:
             ns = await self.get(self._namespaces, None, namespace)
+            if states is not None:
+                states[namespace] = bool(ns["metadata"].get("deletionTimestamp"))
         except errors.ApiError:
             raise errors.ApiError(
                 404,

@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections import deque
+from collections.abc import Callable
 
 from minikube_py.logs import get_logger
 from minikube_py.store import Expired, Store, StoreClosed, StoreError, Watch, WatchEvent
@@ -79,6 +80,7 @@ class WatchCache:
         self._events: deque[WatchEvent] = deque()
         self._subscribers: set[Subscriber] = set()
         self._task: asyncio.Task[None] | None = None
+        self._listeners: list[tuple[str, Callable[[WatchEvent | None], None]]] = []
         self.oldest = 0  # events after this revision are all in the window
         self.revision = 0
 
@@ -94,6 +96,11 @@ class WatchCache:
                 await self._task
         for subscriber in list(self._subscribers):
             subscriber.close()
+
+    def add_listener(self, prefix: str, listener: Callable[[WatchEvent | None], None]) -> None:
+        """Call ``listener`` with every event under ``prefix``, in order (it must not block),
+        and with None when the cache restarts and events may have been missed."""
+        self._listeners.append((prefix, listener))
 
     def subscribe(self, prefix: str, after: int) -> Subscriber:
         """Follow events under ``prefix`` after revision ``after``; ``Expired`` if too old."""
@@ -121,6 +128,8 @@ class WatchCache:
             # The store watch failed: nobody can be told what happened in between.
             for subscriber in list(self._subscribers):
                 subscriber.close()
+            for _prefix, listener in self._listeners:
+                listener(None)
             self._events.clear()
             self.revision = self.oldest = await self._store.current_revision()
             watch = await self._store.watch("/registry/", self.revision)
@@ -130,5 +139,8 @@ class WatchCache:
         if len(self._events) > self._capacity:
             self.oldest = self._events.popleft().revision
         self.revision = event.revision
+        for prefix, listener in self._listeners:
+            if event.key.startswith(prefix):
+                listener(event)
         for subscriber in list(self._subscribers):
             subscriber.offer(event)

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import json
 import random
 import time
 from typing import Any
@@ -25,7 +24,7 @@ from minikube_py.api.resources import ResourceType
 from minikube_py.api.tables import to_table
 from minikube_py.apiserver import decoding
 from minikube_py.apiserver.listing import Filter, ListOptions
-from minikube_py.apiserver.objects import Object, decode, prefix
+from minikube_py.apiserver.objects import Object, decode, dump_json, prefix
 from minikube_py.apiserver.storage import Storage
 from minikube_py.apiserver.watchcache import Subscriber, WatchCache
 from minikube_py.store import EventType, Expired, WatchEvent
@@ -34,7 +33,7 @@ _BOOKMARK_SECONDS = 30.0
 
 
 def _line(event_type: str, obj: Object) -> bytes:
-    return json.dumps({"type": event_type, "object": obj}, separators=(",", ":")).encode() + b"\n"
+    return dump_json({"type": event_type, "object": obj}) + b"\n"
 
 
 def to_api_event(event: WatchEvent, selection: Filter) -> tuple[str, Object] | None:
