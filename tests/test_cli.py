@@ -10,6 +10,7 @@ from click.testing import CliRunner
 
 from minikube_py import __version__
 from minikube_py.cli import main
+from minikube_py.cli.background import running_pid, stop_background
 
 
 @pytest.fixture
@@ -24,15 +25,35 @@ def test_version() -> None:
     assert result.output == f"minikube-py version: v{__version__}\n"
 
 
-def test_start_prepares_the_profile_store_and_says_what_is_missing(home: Path) -> None:
-    result = CliRunner().invoke(main, ["start", "-p", "demo"])
-    assert result.exit_code == 0, result.output
-    profile = home / "profiles" / "demo"
-    assert "Store ready" in result.output and "minikube_py serve" in result.output
-    assert (profile / "state.db").is_file()
-    assert stat.S_IMODE((profile / "encryption.key").stat().st_mode) == 0o600
-    again = CliRunner().invoke(main, ["start", "-p", "demo"])
-    assert again.exit_code == 0 and "(revision 0)" in again.output
+def test_start_runs_the_cluster_in_the_background_and_stop_ends_it(
+    home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    kubeconfig = tmp_path / "kube" / "config"
+    monkeypatch.setenv("KUBECONFIG", str(kubeconfig))
+    directory = home / "profiles" / "demo"
+    try:
+        result = CliRunner().invoke(
+            main, ["start", "-p", "demo", "--address", "127.0.0.1", "--port", "0"]
+        )
+        assert result.exit_code == 0, result.output
+        assert 'Done! kubectl is now configured to use "demo" cluster' in result.output
+        pid = running_pid(directory)
+        assert pid is not None
+        assert "current-context: demo" in kubeconfig.read_text()
+        assert stat.S_IMODE((directory / "client.key").stat().st_mode) == 0o600
+        again = CliRunner().invoke(main, ["start", "-p", "demo"])
+        assert again.exit_code == 0 and "already running" in again.output
+        stopped = CliRunner().invoke(main, ["stop", "-p", "demo"])
+        assert stopped.exit_code == 0 and "Stopped" in stopped.output
+        assert running_pid(directory) is None
+        assert (
+            not Path(f"/proc/{pid}").exists()
+            or b"minikube_py" not in Path(f"/proc/{pid}/cmdline").read_bytes()
+        )
+        idle = CliRunner().invoke(main, ["stop", "-p", "demo"])
+        assert "not running" in idle.output
+    finally:
+        stop_background(directory)  # whatever happened above, leave no cluster behind
 
 
 def test_errors_are_one_line_without_a_traceback(home: Path) -> None:
@@ -40,6 +61,7 @@ def test_errors_are_one_line_without_a_traceback(home: Path) -> None:
     home.write_text("a file where the state directory should be")
     result = CliRunner().invoke(main, ["start"])
     assert result.exit_code == 1
-    assert result.output.startswith("Error: ")
-    assert len(result.output.strip().splitlines()) == 1
+    lines = result.output.strip().splitlines()
+    assert lines[-1].startswith("Error: ") and "Not a directory" in lines[-1]
+    assert [line for line in lines if line.startswith("Error")] == [lines[-1]]
     assert "Traceback" not in result.output

@@ -1,8 +1,9 @@
 """The ``minikube-py`` command line.
 
-It grows with the cluster: today it prepares a profile's state directory and its store (the
-cluster's etcd); the API server, nodes and the rest of minikube's commands arrive with later
-issues. Errors are one clear line and a non-zero exit, never a Python traceback.
+It grows with the cluster: today ``start`` / ``stop`` run a profile's cluster (store and API
+server) in the background, and ``serve`` runs it in the foreground; nodes and the rest of
+minikube's commands arrive with later issues. Errors are one clear line and a non-zero exit,
+never a Python traceback.
 """
 
 from __future__ import annotations
@@ -17,9 +18,10 @@ from typing import Any
 import click
 
 from minikube_py import __version__
+from minikube_py.cli.background import running_pid, start_background, stop_background
 from minikube_py.cluster import ClusterConfig, ClusterError, running_cluster
 from minikube_py.logs import configure_logging
-from minikube_py.store import Encryption, StoreError, load_or_create_key, open_store
+from minikube_py.store import StoreError
 
 
 def _home() -> Path:
@@ -39,29 +41,37 @@ def version() -> None:
 
 @main.command()
 @click.option("-p", "--profile", default="minikube", show_default=True, help="Profile name.")
-def start(profile: str) -> None:
-    """Start a cluster (today: its state directory and store)."""
-    state = _home() / "profiles" / profile
-    try:
-        configure_logging(json_file=state / "cluster.log", console=False)
-        revision = asyncio.run(_prepare_store(state))
-    except (StoreError, OSError) as error:
-        raise click.ClickException(str(error)) from None
+@click.option("--address", default="127.49.0.2", show_default=True, help="Address to serve on.")
+@click.option("--port", default=8443, show_default=True, help="HTTPS port (0: a free one).")
+def start(profile: str, address: str, port: int) -> None:
+    """Start a cluster in the background and point kubectl at it."""
+    directory = ClusterConfig(profile=profile).directory
+    if running_pid(directory) is not None:
+        click.echo(f'* The "{profile}" cluster is already running.')
+        return
     click.echo(f'* minikube-py v{__version__} on profile "{profile}"')
-    click.echo(f"* Store ready: {state / 'state.db'} (revision {revision})")
+    click.echo("* Starting control plane (store, API server) ...")
+    args = ["--profile", profile, "--address", address, "--port", str(port)]
+    try:
+        url, kubeconfig = start_background(directory, args)
+    except (ClusterError, OSError) as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(f"* API server at {url}, kubeconfig {kubeconfig}")
     click.echo(
-        "* Not a background cluster yet: run `python3 -m minikube_py serve` for the API "
-        "server in the foreground; nodes and pods arrive with the next releases."
+        f'* Done! kubectl is now configured to use "{profile}" cluster and "default" '
+        "namespace by default"
     )
 
 
-async def _prepare_store(state: Path) -> int:
-    key = load_or_create_key(state / "encryption.key")
-    store = await open_store(f"sqlite:///{state / 'state.db'}", encryption=Encryption(key))
-    try:
-        return await store.current_revision()
-    finally:
-        await store.close()
+@main.command()
+@click.option("-p", "--profile", default="minikube", show_default=True, help="Profile name.")
+def stop(profile: str) -> None:
+    """Stop a cluster started with ``start`` (its state stays for the next start)."""
+    directory = ClusterConfig(profile=profile).directory
+    if stop_background(directory):
+        click.echo(f'* Stopped the "{profile}" cluster.')
+    else:
+        click.echo(f'* The "{profile}" cluster is not running.')
 
 
 @main.command()

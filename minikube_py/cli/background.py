@@ -1,0 +1,85 @@
+"""Running the cluster in the background, as ``minikube start`` / ``minikube stop`` do.
+
+``start`` launches ``python -m minikube_py serve`` as a detached process of its own session,
+its output going to ``serve.log`` in the profile directory, and waits until the process says
+it is serving. The running cluster holds its state directory's lock file, which names its pid;
+``stop`` sends that pid SIGTERM (the same clean shutdown as Ctrl-C) and waits for it to end.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from minikube_py.cluster import ClusterError
+
+_START_SECONDS = 30.0
+_STOP_SECONDS = 15.0
+_SERVING = re.compile(r"serving (https://\S+) \(kubeconfig: (.*)\)")
+
+
+def running_pid(directory: Path) -> int | None:
+    """The pid of the cluster serving ``directory``, if one is alive."""
+    try:
+        text = (directory / "cluster.lock").read_text()
+    except OSError:
+        return None
+    match = re.search(r"pid (\d+)", text)
+    if match is None:
+        return None
+    pid = int(match.group(1))
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return None
+    except PermissionError:
+        pass  # alive, someone else's
+    cmdline = Path(f"/proc/{pid}/cmdline")
+    if cmdline.exists() and b"minikube_py" not in cmdline.read_bytes():
+        return None  # the pid was reused by another program
+    return pid
+
+
+def start_background(directory: Path, serve_args: list[str]) -> tuple[str, str]:
+    """Launch ``serve`` detached; returns (url, kubeconfig) once it serves."""
+    directory.mkdir(parents=True, exist_ok=True)
+    log = directory / "serve.log"
+    with open(log, "wb") as output:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "minikube_py", "serve", *serve_args],
+            stdin=subprocess.DEVNULL,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # it outlives this command, as minikube's cluster does
+        )
+    deadline = time.monotonic() + _START_SECONDS
+    while time.monotonic() < deadline:
+        match = _SERVING.search(log.read_text(errors="replace"))
+        if match:
+            return match.group(1), match.group(2)
+        if process.poll() is not None:
+            tail = log.read_text(errors="replace").strip().splitlines()[-1:] or ["no output"]
+            raise ClusterError(f"the cluster did not start: {tail[0]} (see {log})")
+        time.sleep(0.05)
+    process.terminate()
+    raise ClusterError(f"the cluster did not start within {_START_SECONDS:.0f} s (see {log})")
+
+
+def stop_background(directory: Path) -> bool:
+    """Stop the cluster serving ``directory``; False if none was running."""
+    pid = running_pid(directory)
+    if pid is None:
+        return False
+    os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + _STOP_SECONDS
+    while time.monotonic() < deadline:
+        if running_pid(directory) is None:
+            return True
+        time.sleep(0.05)
+    os.kill(pid, signal.SIGKILL)
+    return True
