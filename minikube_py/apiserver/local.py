@@ -111,6 +111,8 @@ class LocalBackend:
         if subresource in ("binding", "eviction") and name is not None:
             act = subresources.bind if subresource == "binding" else subresources.evict
             return await act(self.storage, rt, namespace, name, body, dry_run=dry_run)
+        if subresource == "token" and name is not None:
+            return await subresources.create_token(self.storage, rt, namespace, name, body)
         if subresource is not None:  # POST to the object itself or to its status: as upstream
             raise errors.method_not_allowed()
         return await self.storage.create(rt, namespace, body, dry_run=dry_run)

@@ -21,6 +21,7 @@ from minikube_py.apiserver.handlers import ResourceHandler
 from minikube_py.apiserver.local import LocalBackend
 from minikube_py.apiserver.pki import Pki, server_ssl_context
 from minikube_py.apiserver.storage import Storage
+from minikube_py.apiserver.tokens import TokenIssuer
 from minikube_py.apiserver.watchcache import WatchCache
 from minikube_py.client.inprocess import InProcessClient
 from minikube_py.logs import get_logger
@@ -40,14 +41,17 @@ class ApiServer:
         registry: Registry | None = None,
         authenticator: Authenticator | None = None,
         watch_cache_capacity: int = 10_000,
+        tokens: TokenIssuer | None = None,
     ) -> None:
         self.host = host
         self.port = port
         self.registry = registry or builtin_registry()
-        self.storage = Storage(store, self.registry)
+        self.storage = Storage(store, self.registry, tokens=tokens)
         self.cache = WatchCache(store, capacity=watch_cache_capacity)
         self.storage.track_namespaces(self.cache)
         self.authenticator = authenticator or Authenticator()
+        if self.authenticator.token_reviewer is None:
+            self.authenticator.token_reviewer = self.storage.tokens.review
         self._pki = pki
         self._runner: web.AppRunner | None = None
 

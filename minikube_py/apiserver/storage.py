@@ -36,6 +36,7 @@ from minikube_py.apiserver.objects import (
     prefix,
     stamped,
 )
+from minikube_py.apiserver.tokens import TokenIssuer
 from minikube_py.apiserver.watchcache import WatchCache
 from minikube_py.store import AlreadyExists, Conflict, NotFound, Store, WatchEvent
 
@@ -45,9 +46,12 @@ _PATCH_RETRIES = 5
 class Storage:
     """Create, read, update, patch and delete objects of any registered resource."""
 
-    def __init__(self, store: Store, registry: Registry) -> None:
+    def __init__(
+        self, store: Store, registry: Registry, *, tokens: TokenIssuer | None = None
+    ) -> None:
         self.store = store
         self.registry = registry
+        self.tokens = tokens or TokenIssuer()
         self.lister = Lister(store)
         self._namespaces = registry.get("", "v1", "namespaces")
         self._services = registry.get("", "v1", "services")

@@ -23,9 +23,10 @@ from minikube_py.apiserver import decoding
 from minikube_py.apiserver.objects import Object, apply_patch
 from minikube_py.apiserver.routing import Target
 from minikube_py.apiserver.storage import Storage
+from minikube_py.apiserver.tokens import token_request_response
 
 _KUBELET = {"log", "exec", "attach", "portforward", "proxy"}
-SPECIAL = {"scale", "binding", "eviction"} | _KUBELET
+SPECIAL = {"scale", "binding", "eviction", "token"} | _KUBELET
 _SUCCESS = {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success"}
 
 
@@ -134,6 +135,35 @@ async def evict(
     return _SUCCESS | {"code": 201}
 
 
+async def create_token(
+    storage: Storage, rt: ResourceType, ns: str | None, name: str, request_body: Any
+) -> Object:
+    """serviceaccounts/token: a signed token naming the (existing) service account."""
+    account = await storage.get(rt, ns, name)
+    spec = (request_body.get("spec") if isinstance(request_body, dict) else None) or {}
+    seconds = spec.get("expirationSeconds")
+    if seconds is not None and (not isinstance(seconds, int) or seconds < 600):
+        raise errors.invalid(
+            rt,
+            name,
+            [
+                errors.Cause(
+                    "FieldValueInvalid",
+                    "may not specify a duration less than 10 minutes",
+                    "spec.expirationSeconds",
+                )
+            ],
+        )
+    token, expires = storage.tokens.issue(
+        namespace=str(ns),
+        name=name,
+        uid=account["metadata"].get("uid", ""),
+        seconds=seconds,
+        audiences=list(spec.get("audiences") or []),
+    )
+    return token_request_response(request_body, token, expires)
+
+
 async def handle(storage: Storage, request: web.Request, target: Target) -> tuple[Any, int]:
     """Serve an HTTP request for one of the ``SPECIAL`` subresources."""
     rt, ns, name, sub = target.rt, target.namespace, target.name, target.subresource
@@ -154,6 +184,9 @@ async def handle(storage: Storage, request: web.Request, target: Target) -> tupl
     if sub == "binding" and method == "POST":
         binding = await decoding.read_body(request)
         return await bind(storage, rt, ns, name, binding, dry_run=dry_run), 201
+    if sub == "token" and method == "POST":
+        body = await decoding.read_body(request)
+        return await create_token(storage, rt, ns, name, body), 201
     if sub == "eviction" and method == "POST":
         eviction = await decoding.read_body(request)
         return await evict(storage, rt, ns, name, eviction, dry_run=dry_run), 201
