@@ -22,7 +22,7 @@ from minikube_py.api.selectors import (
     check_field_selector,
     object_fields,
 )
-from minikube_py.apiserver.objects import Object, from_kv, prefix
+from minikube_py.apiserver.objects import Object, prefix, read
 from minikube_py.store import Expired, InvalidContinueToken, RevisionNotYet, Store
 
 
@@ -115,7 +115,8 @@ class Lister:
             except RevisionNotYet as error:
                 raise _too_large(error.revision, error.newest) from None
             at = page.revision
-            items += [obj for obj in map(from_kv, page.items) if selection.matches(obj)]
+            objs = (read(rt, kv) for kv in page.items)
+            items += [obj for obj in objs if selection.matches(obj)]
             token = page.continue_token
             if token is None or (options.limit and len(items) >= options.limit):
                 break

@@ -16,6 +16,7 @@ import jsonpatch
 import orjson
 
 from minikube_py.api import errors
+from minikube_py.api.conversion import from_storage, storage_location, to_storage
 from minikube_py.api.resources import ResourceType
 from minikube_py.store import KeyValue
 from minikube_py.store.keys import object_key, resource_prefix
@@ -24,11 +25,23 @@ Object = dict[str, Any]
 
 
 def key(rt: ResourceType, namespace: str | None, name: str) -> str:
-    return object_key(rt.group, rt.plural, namespace if rt.namespaced else None, name)
+    group, plural = storage_location(rt)
+    return object_key(group, plural, namespace if rt.namespaced else None, name)
 
 
 def prefix(rt: ResourceType, namespace: str | None) -> str:
-    return resource_prefix(rt.group, rt.plural, namespace if rt.namespaced else None)
+    group, plural = storage_location(rt)
+    return resource_prefix(group, plural, namespace if rt.namespaced else None)
+
+
+def read(rt: ResourceType, kv: KeyValue) -> Object:
+    """A stored key-value as ``rt``'s version shows it, with its ``resourceVersion``."""
+    return from_storage(rt, from_kv(kv))
+
+
+def write(rt: ResourceType, obj: Object) -> bytes:
+    """``obj`` (in ``rt``'s version) as the store keeps it."""
+    return encode(to_storage(rt, obj))
 
 
 def dump_json(value: Any) -> bytes:

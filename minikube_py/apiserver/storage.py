@@ -29,12 +29,12 @@ from minikube_py.apiserver.namespaces import empty_namespace
 from minikube_py.apiserver.objects import (
     Object,
     decode,
-    encode,
-    from_kv,
     key,
     meta,
     prefix,
+    read,
     stamped,
+    write,
 )
 from minikube_py.apiserver.tokens import TokenIssuer
 from minikube_py.apiserver.watchcache import WatchCache
@@ -87,7 +87,7 @@ class Storage:
 
     async def get(self, rt: ResourceType, namespace: str | None, name: str) -> Object:
         try:
-            return from_kv(await self.store.get(key(rt, namespace, name)))
+            return read(rt, await self.store.get(key(rt, namespace, name)))
         except NotFound:
             raise errors.not_found(rt, name) from None
 
@@ -107,7 +107,7 @@ class Storage:
             if dry_run:
                 return obj
             try:
-                kv = await self.store.create(key(rt, namespace, name), _sized(obj))
+                kv = await self.store.create(key(rt, namespace, name), _sized(rt, obj))
                 return stamped(obj, kv.mod_revision)
             except AlreadyExists:
                 raise errors.already_exists(rt, name) from None
@@ -213,7 +213,7 @@ class Storage:
                 if metadata.get("deletionTimestamp") and not metadata.get("finalizers"):
                     return await self._remove(rt, namespace, name, revision)
                 try:
-                    kv = await self.store.update(k, _sized(new), expected_revision=revision)
+                    kv = await self.store.update(k, _sized(rt, new), expected_revision=revision)
                     return stamped(new, kv.mod_revision)
                 except Conflict:
                     if expected is not None:
@@ -267,7 +267,7 @@ class Storage:
             revision = int(metadata["resourceVersion"])
             try:
                 kv = await self.store.update(
-                    key(rt, namespace, name), encode(marked), expected_revision=revision
+                    key(rt, namespace, name), write(rt, marked), expected_revision=revision
                 )
             except Conflict:
                 raise errors.conflict(rt, name, errors.STALE) from None
@@ -275,7 +275,7 @@ class Storage:
                 task = asyncio.create_task(empty_namespace(self, name))
                 self._background.add(task)
                 task.add_done_callback(self._background.discard)
-            return from_kv(kv)
+            return read(rt, kv)
         if dry_run:
             return old
         return await self._remove(rt, namespace, name, int(metadata["resourceVersion"]))
@@ -296,7 +296,7 @@ class Storage:
             raise errors.not_found(rt, name) from None
         except Conflict:
             raise errors.conflict(rt, name, errors.STALE) from None
-        return from_kv(kv)
+        return read(rt, kv)
 
     async def _require_active_namespace(self, namespace: str) -> None:
         if self._namespaces is None:
@@ -325,9 +325,9 @@ class Storage:
             )
 
 
-def _sized(obj: Object) -> bytes:
+def _sized(rt: ResourceType, obj: Object) -> bytes:
     """The stored form of ``obj``, refused as upstream's etcd refuses what is too large."""
-    data = encode(obj)
+    data = write(rt, obj)
     if len(data) > MAX_OBJECT_BYTES:
         raise errors.too_large("etcdserver: request is too large")
     return data

@@ -20,6 +20,7 @@ from typing import Any
 from aiohttp import web
 
 from minikube_py.api import errors
+from minikube_py.api.conversion import from_storage
 from minikube_py.api.resources import ResourceType
 from minikube_py.api.tables import to_table
 from minikube_py.apiserver import decoding
@@ -36,10 +37,19 @@ def _line(event_type: str, obj: Object) -> bytes:
     return dump_json({"type": event_type, "object": obj}) + b"\n"
 
 
-def to_api_event(event: WatchEvent, selection: Filter) -> tuple[str, Object] | None:
-    """The watch event a client with ``selection`` sees for a store event, if any."""
-    new = decode(event.value, event.revision) if event.value is not None else None
-    old = decode(event.prev_value, event.revision) if event.prev_value is not None else None
+def to_api_event(
+    event: WatchEvent, selection: Filter, rt: ResourceType | None = None
+) -> tuple[str, Object] | None:
+    """The watch event a client with ``selection`` sees for a store event, if any (in ``rt``'s
+    version when given)."""
+
+    def shown(value: bytes | None) -> Object | None:
+        if value is None:
+            return None
+        obj = decode(value, event.revision)
+        return from_storage(rt, obj) if rt is not None else obj
+
+    new, old = shown(event.value), shown(event.prev_value)
     new_matches = new is not None and selection.matches(new)
     old_matches = old is not None and selection.matches(old)
     if event.type is EventType.DELETED:
@@ -100,9 +110,9 @@ class WatchStream:
                 if self._bookmarks:
                     return "BOOKMARK", _bookmark(self._rt, subscriber.revision)
                 continue
-            shown = to_api_event(event, self._selection)
-            if shown is not None:
-                return shown
+            visible = to_api_event(event, self._selection, self._rt)
+            if visible is not None:
+                return visible
         await self.aclose()
         raise StopAsyncIteration
 
