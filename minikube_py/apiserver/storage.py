@@ -11,7 +11,6 @@ and the in-process client call it, so they cannot behave differently.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import copy
 from collections.abc import Callable
@@ -25,20 +24,18 @@ from minikube_py.apiserver import admission
 from minikube_py.apiserver.allocation import ServiceAllocator
 from minikube_py.apiserver.decoding import MAX_OBJECT_BYTES
 from minikube_py.apiserver.listing import Lister, ListOptions
-from minikube_py.apiserver.namespaces import empty_namespace
+from minikube_py.apiserver.namespaces import NamespaceLifecycle
 from minikube_py.apiserver.objects import (
     Object,
-    decode,
     key,
     meta,
-    prefix,
     read,
     stamped,
     write,
 )
 from minikube_py.apiserver.tokens import TokenIssuer
 from minikube_py.apiserver.watchcache import WatchCache
-from minikube_py.store import AlreadyExists, Conflict, NotFound, Store, WatchEvent
+from minikube_py.store import AlreadyExists, Conflict, NotFound, Store
 
 _PATCH_RETRIES = 5
 
@@ -56,29 +53,10 @@ class Storage:
         self._namespaces = registry.get("", "v1", "namespaces")
         self._services = registry.get("", "v1", "services")
         self.allocator = ServiceAllocator(self._all_services)
-        self._background: set[asyncio.Task[None]] = set()
-        # name -> being deleted?, kept current from the watch cache once track_namespaces runs
-        self._namespace_states: dict[str, bool] | None = None
+        self.namespaces = NamespaceLifecycle(self)
 
     def track_namespaces(self, cache: WatchCache) -> None:
-        """Answer "does this namespace exist, is it terminating?" from memory, fed by the watch
-        cache, instead of a store read on every namespaced create (upstream's lifecycle
-        admission uses an informer the same way)."""
-        assert self._namespaces is not None
-        self._namespace_states = {}
-        cache.add_listener(prefix(self._namespaces, None), self._note_namespace)
-
-    def _note_namespace(self, event: WatchEvent | None) -> None:
-        assert self._namespace_states is not None
-        if event is None:  # the cache restarted: forget, and ask the store again
-            self._namespace_states.clear()
-            return
-        name = event.key.rsplit("/", 1)[-1]
-        if event.value is None:
-            self._namespace_states.pop(name, None)
-        else:
-            metadata = decode(event.value, event.revision).get("metadata") or {}
-            self._namespace_states[name] = bool(metadata.get("deletionTimestamp"))
+        self.namespaces.track(cache)
 
     async def _all_services(self) -> list[Object]:
         assert self._services is not None
@@ -99,7 +77,7 @@ class Storage:
     ) -> Object:
         obj = admission.prepare_create(rt, body, namespace=namespace)
         if rt.namespaced:
-            await self._require_active_namespace(str(namespace))
+            await self.namespaces.require_active(str(namespace))
         name = obj["metadata"]["name"]
         async with self._allocating(rt):
             if rt is self._services:
@@ -272,9 +250,7 @@ class Storage:
             except Conflict:
                 raise errors.conflict(rt, name, errors.STALE) from None
             if rt.kind == "Namespace" and not metadata.get("deletionTimestamp"):
-                task = asyncio.create_task(empty_namespace(self, name))
-                self._background.add(task)
-                task.add_done_callback(self._background.discard)
+                self.namespaces.empty_in_background(name)
             return read(rt, kv)
         if dry_run:
             return old
@@ -297,32 +273,6 @@ class Storage:
         except Conflict:
             raise errors.conflict(rt, name, errors.STALE) from None
         return read(rt, kv)
-
-    async def _require_active_namespace(self, namespace: str) -> None:
-        if self._namespaces is None:
-            return
-        states = self._namespace_states
-        terminating = states.get(namespace) if states is not None else None
-        if terminating is False:
-            return
-        try:
-            ns = await self.get(self._namespaces, None, namespace)
-            if states is not None:
-                states[namespace] = bool(ns["metadata"].get("deletionTimestamp"))
-        except errors.ApiError:
-            raise errors.ApiError(
-                404,
-                "NotFound",
-                f'namespaces "{namespace}" not found',
-                details={"name": namespace, "kind": "namespaces"},
-            ) from None
-        if ns["metadata"].get("deletionTimestamp"):
-            raise errors.ApiError(
-                403,
-                "Forbidden",
-                f"unable to create new content in namespace {namespace} because it is being "
-                "terminated",
-            )
 
 
 def _sized(rt: ResourceType, obj: Object) -> bytes:
