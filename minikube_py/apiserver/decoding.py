@@ -104,6 +104,19 @@ def dry_run(query: MultiMapping[str]) -> bool:
     return bool(values)
 
 
+FIELD_VALIDATION = ("Ignore", "Warn", "Strict")
+
+
+def field_validation(query: MultiMapping[str]) -> str:
+    """How to treat unknown fields; ``Warn`` when the client does not say, as upstream."""
+    mode = query.get("fieldValidation") or "Warn"
+    if mode not in FIELD_VALIDATION:
+        raise errors.bad_request(
+            f'invalid fieldValidation: "{mode}": supported values: "Ignore", "Warn", "Strict"'
+        )
+    return mode
+
+
 def list_options(query: MultiMapping[str]) -> ListOptions:
     return ListOptions(
         label_selector=query.get("labelSelector", ""),

@@ -16,6 +16,8 @@ from typing import Any
 from aiohttp import web
 
 from minikube_py.api import errors
+from minikube_py.api.resources import ResourceType
+from minikube_py.api.schema import unknown_fields
 from minikube_py.api.tables import to_table, wants_table
 from minikube_py.apiserver import decoding, objects, subresources
 from minikube_py.apiserver.routing import Target
@@ -24,12 +26,31 @@ from minikube_py.apiserver.watchcache import WatchCache
 from minikube_py.apiserver.watching import serve_watch
 
 
-def reply(body: Any, status: int = 200) -> web.Response:
-    return web.Response(
+def reply(body: Any, status: int = 200, *, warnings: list[str] | None = None) -> web.Response:
+    response = web.Response(
         body=objects.dump_json(body),
         status=status,
         content_type="application/json",
     )
+    for warning in warnings or ():
+        # RFC 7234 warn-code 299 with "-" as agent, as upstream; kubectl prints the text. A
+        # header carries printable ASCII only: anything else is escaped.
+        text = warning.encode("unicode_escape").decode("ascii").replace('"', '\\"')
+        response.headers.add("Warning", f'299 - "{text}"')
+    return response
+
+
+def checked_fields(rt: ResourceType, body: Any, mode: str, warnings: list[str]) -> Any:
+    """Apply ``fieldValidation``: refuse (Strict) or drop (Warn, Ignore) unknown fields."""
+    if not isinstance(body, dict):
+        return body
+    unknown = unknown_fields(rt.group, rt.version, rt.kind, body, drop=mode != "Strict")
+    if unknown and mode == "Strict":
+        words = ", ".join(f'unknown field "{field}"' for field in unknown)
+        raise errors.bad_request(f"strict decoding error: {words}")
+    if mode == "Warn":
+        warnings.extend(f'unknown field "{field}"' for field in unknown)
+    return body
 
 
 class ResourceHandler:
@@ -59,15 +80,19 @@ class ResourceHandler:
                 return reply(self._table(request, target, [obj], obj["metadata"]))
             return reply(obj)
         dry_run = decoding.dry_run(query)
+        warnings: list[str] = []
+        writing = method in ("POST", "PUT", "PATCH")
+        mode = decoding.field_validation(query) if writing else "Ignore"
         if method == "POST" and name is None:
-            body = await decoding.read_body(request)
-            return reply(await self.storage.create(rt, ns, body, dry_run=dry_run), 201)
+            body = checked_fields(rt, await decoding.read_body(request), mode, warnings)
+            created = await self.storage.create(rt, ns, body, dry_run=dry_run)
+            return reply(created, 201, warnings=warnings)
         if method == "PUT" and name is not None:
-            body = await decoding.read_body(request)
+            body = checked_fields(rt, await decoding.read_body(request), mode, warnings)
             updated = await self.storage.update(
                 rt, ns, name, body, subresource=target.subresource, dry_run=dry_run
             )
-            return reply(updated)
+            return reply(updated, warnings=warnings)
         if method == "PATCH" and name is not None:
             content_type = request.content_type
             if content_type not in objects.PATCHERS:
@@ -77,11 +102,13 @@ class ResourceHandler:
                 rt,
                 ns,
                 name,
-                lambda old: objects.apply_patch(content_type, old, patch),
+                lambda old: checked_fields(
+                    rt, objects.apply_patch(content_type, old, patch), mode, warnings
+                ),
                 subresource=target.subresource,
                 dry_run=dry_run,
             )
-            return reply(patched)
+            return reply(patched, warnings=list(dict.fromkeys(warnings)))  # once per field
         if method == "DELETE":
             options = decoding.delete_options(query, await decoding.optional_body(request))
             dry_run = dry_run or options.get("dryRun") == ["All"]

@@ -880,9 +880,6 @@ def test_immutable_selector_and_configmap(kubectl: Kubectl, deploy: str, unique:
         kubectl.run("delete", "cm", name, check=False)
 
 
-@pytest.mark.xfail(
-    strict=True, reason="fieldValidation (Strict / Warn / Ignore) arrives with issue 4 (apply)"
-)
 def test_strict_field_validation(kubectl: Kubectl, unique: Any) -> None:
     """kubectl's default ``--validate=strict`` makes the server refuse unknown fields."""
     name = unique("strict")
