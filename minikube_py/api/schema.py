@@ -54,14 +54,14 @@ def unknown_fields(group: str, version: str, kind: str, obj: Any, *, drop: bool)
     return found
 
 
-def _resolve(schema: dict[str, Any]) -> dict[str, Any]:
+def resolve(schema: dict[str, Any]) -> dict[str, Any]:
     while "$ref" in schema:
         schema = _definitions()[schema["$ref"].rsplit("/", 1)[-1]]
     return schema
 
 
 def _walk(schema: dict[str, Any], value: Any, path: str, found: list[str], drop: bool) -> None:
-    schema = _resolve(schema)
+    schema = resolve(schema)
     if schema.get("x-kubernetes-preserve-unknown-fields"):
         return
     if isinstance(value, dict):

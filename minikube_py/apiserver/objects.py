@@ -18,6 +18,7 @@ import orjson
 from minikube_py.api import errors
 from minikube_py.api.conversion import from_storage, storage_location, to_storage
 from minikube_py.api.resources import ResourceType
+from minikube_py.api.strategic import strategic_merge_patch
 from minikube_py.store import KeyValue
 from minikube_py.store.keys import object_key, resource_prefix
 
@@ -154,12 +155,18 @@ def merge_patch_object(target: Object, patch: Any) -> Object:
     return patched
 
 
-# The patch formats by Content-Type. Strategic merge patch behaves as a merge patch until the
-# apply work teaches it merge keys and directives.
+def strategic_patch_object(target: Object, patch: Any) -> Object:
+    """A strategic merge patch (kubectl's default) as a PATCH request applies it."""
+    if not isinstance(patch, dict):
+        raise errors.bad_request("a strategic merge patch must be a JSON object")
+    return strategic_merge_patch(target, patch)
+
+
+# The patch formats by Content-Type.
 PATCHERS = {
     "application/json-patch+json": json_patch,
     "application/merge-patch+json": merge_patch_object,
-    "application/strategic-merge-patch+json": merge_patch_object,
+    "application/strategic-merge-patch+json": strategic_patch_object,
 }
 
 

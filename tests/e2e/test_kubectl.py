@@ -590,6 +590,56 @@ def test_apply_creates_then_updates(kubectl: Kubectl, unique: Any) -> None:
         kubectl.run("delete", "cm", name, check=False)
 
 
+def test_apply_of_a_changed_deployment_merges_containers_by_name(
+    kubectl: Kubectl, unique: Any
+) -> None:
+    """kubectl apply sends a strategic merge patch with $setElementOrder: containers merge by
+    name, fields that left the manifest are removed, the rest is kept."""
+    name = unique("rollout")
+
+    def manifest(image: str, env: list[dict[str, str]], sidecar: bool) -> str:
+        containers: list[dict[str, Any]] = [
+            {"name": "web", "image": image, "env": env, "ports": [{"containerPort": 80}]}
+        ]
+        if sidecar:
+            containers.append({"name": "side", "image": "busybox"})
+        labels = {"app": name}
+        return dump(
+            {
+                "apiVersion": "apps/v1",
+                "kind": "Deployment",
+                "metadata": {"name": name},
+                "spec": {
+                    "selector": {"matchLabels": labels},
+                    "template": {
+                        "metadata": {"labels": labels},
+                        "spec": {"containers": containers},
+                    },
+                },
+            }
+        )
+
+    path = kubectl.write(
+        f"{name}.yaml",
+        manifest("nginx:1.25", [{"name": "A", "value": "1"}, {"name": "B", "value": "2"}], True),
+    )
+    try:
+        assert kubectl.out("apply", "-f", str(path)).strip().endswith("created")
+        path.write_text(manifest("nginx:1.26", [{"name": "A", "value": "1"}], False))
+        assert kubectl.out("apply", "-f", str(path)).strip().endswith("configured")
+        containers = kubectl.json("get", "deploy", name)["spec"]["template"]["spec"]["containers"]
+        assert [c["name"] for c in containers] == ["web"]
+        assert containers[0]["image"] == "nginx:1.26"
+        assert containers[0]["env"] == [{"name": "A", "value": "1"}]
+        assert containers[0]["ports"] == [{"containerPort": 80, "protocol": "TCP"}]
+        assert kubectl.out("apply", "-f", str(path)).strip().endswith("unchanged")
+        kubectl.out("set", "image", f"deploy/{name}", "web=nginx:1.27")
+        image = kubectl.json("get", "deploy", name)["spec"]["template"]["spec"]["containers"][0]
+        assert image["image"] == "nginx:1.27" and image["env"] == [{"name": "A", "value": "1"}]
+    finally:
+        kubectl.run("delete", "deploy", name, "--ignore-not-found", check=False)
+
+
 # ------------------------------------------------------------------------------------ watch
 
 
