@@ -20,7 +20,7 @@ import attrs
 from minikube_py.apiserver.kubeconfig import write_kubeconfig
 from minikube_py.apiserver.pki import ensure_pki
 from minikube_py.apiserver.server import ApiServer
-from minikube_py.apiserver.tokens import TokenIssuer, load_or_create_signing_key
+from minikube_py.apiserver.tokens import TokenIssuer
 from minikube_py.logs import get_logger
 from minikube_py.store import Encryption, load_or_create_key, open_store
 
@@ -95,7 +95,7 @@ async def running_cluster(config: ClusterConfig) -> AsyncIterator[RunningCluster
         store = await open_store(url, encryption=Encryption(key))
         try:
             pki = ensure_pki(directory, addresses=[config.address, "127.0.0.1"])
-            tokens = TokenIssuer(load_or_create_signing_key(directory / "sa.key"))
+            tokens = TokenIssuer(load_or_create_key(directory / "sa.key"))
             server = ApiServer(store, pki, host=config.address, port=config.port, tokens=tokens)
             try:
                 await server.start()

@@ -31,7 +31,18 @@ async def read_body(request: web.Request) -> Any:
         raise errors.too_large("the request body is too large")
     if not raw.strip():
         raise errors.bad_request("the request body is empty")
-    content_type = request.content_type
+    return _parse(raw, request.content_type)
+
+
+async def optional_body(request: web.Request) -> Any:
+    """A body that may be absent (DELETE)."""
+    if not request.can_read_body:
+        return None
+    raw = await request.read()
+    return _parse(raw, request.content_type) if raw.strip() else None
+
+
+def _parse(raw: bytes, content_type: str) -> Any:
     if content_type == protobuf.MEDIA_TYPE:
         # kubectl's typed commands (create deployment, create secret, …) send protobuf
         try:
@@ -144,23 +155,3 @@ def delete_options(query: MultiMapping[str], body: Any) -> dict[str, Any]:
     if options.get("orphanDependents") is True and policy is None:
         options["propagationPolicy"] = "Orphan"
     return options
-
-
-async def optional_body(request: web.Request) -> Any:
-    """A body that may be absent (DELETE)."""
-    if not request.can_read_body:
-        return None
-    raw = await request.read()
-    if not raw.strip():
-        return None
-    if request.content_type == protobuf.MEDIA_TYPE:
-        try:
-            return protobuf.decode_request(raw)
-        except ValueError as error:
-            raise errors.bad_request(str(error)) from None
-    try:
-        return load_json(raw)
-    except RecursionError:
-        raise errors.bad_request("error decoding the request body: nested too deeply") from None
-    except ValueError as error:
-        raise errors.bad_request(f"error decoding the request body: {error}") from None

@@ -21,7 +21,7 @@ from minikube_py.api import errors
 from minikube_py.api.resources import ResourceType
 from minikube_py.apiserver import decoding, subresources
 from minikube_py.apiserver.listing import ListOptions
-from minikube_py.apiserver.objects import PATCHERS, Object, apply_patch, unsupported_patch_type
+from minikube_py.apiserver.objects import Object, apply_patch
 from minikube_py.apiserver.storage import Storage
 from minikube_py.apiserver.watchcache import WatchCache
 from minikube_py.apiserver.watching import open_watch
@@ -158,8 +158,6 @@ class LocalBackend:
                 content_type=content_type,
                 dry_run=dry_run,
             )
-        if content_type not in PATCHERS:
-            raise unsupported_patch_type()
         return await self.storage.patch(
             rt,
             namespace,

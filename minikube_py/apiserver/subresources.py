@@ -18,6 +18,7 @@ from typing import Any
 from aiohttp import web
 
 from minikube_py.api import errors
+from minikube_py.api.printers import selector_string
 from minikube_py.api.resources import ResourceType
 from minikube_py.apiserver import decoding
 from minikube_py.apiserver.objects import Object, apply_patch
@@ -28,25 +29,6 @@ from minikube_py.apiserver.tokens import token_request_response
 _KUBELET = {"log", "exec", "attach", "portforward", "proxy"}
 SPECIAL = {"scale", "binding", "eviction", "token"} | _KUBELET
 _SUCCESS = {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success"}
-
-
-def selector_string(selector: Any) -> str:
-    """A LabelSelector object as the string form clients pass in ``labelSelector``."""
-    if not isinstance(selector, dict):
-        return ""
-    parts = [f"{k}={v}" for k, v in sorted((selector.get("matchLabels") or {}).items())]
-    for expression in selector.get("matchExpressions") or []:
-        key, operator = expression.get("key", ""), expression.get("operator", "")
-        values = ",".join(expression.get("values") or [])
-        parts.append(
-            {
-                "In": f"{key} in ({values})",
-                "NotIn": f"{key} notin ({values})",
-                "Exists": key,
-                "DoesNotExist": f"!{key}",
-            }.get(operator, key)
-        )
-    return ",".join(parts)
 
 
 def to_scale(obj: Object) -> Object:

@@ -6,8 +6,9 @@ server later accepts it as ``system:serviceaccount:<namespace>:<name>``, in the 
 ``system:serviceaccounts`` and ``system:serviceaccounts:<namespace>``, until it expires.
 
 Ours are JWTs too (header, claims, signature, base64url), signed with HMAC-SHA256 under a key
-kept in the state directory (mode 0600), so tokens stay valid across restarts. Upstream signs
-with an RSA key so that other parties can verify; nothing outside the cluster verifies ours.
+kept in the state directory (``sa.key``, written like the encryption key, mode 0600), so
+tokens stay valid across restarts. Upstream signs with an RSA key so that other parties can
+verify; nothing outside the cluster verifies ours.
 """
 
 from __future__ import annotations
@@ -19,7 +20,6 @@ import json
 import os
 import time
 import uuid
-from pathlib import Path
 from typing import Any
 
 from minikube_py.apiserver.authn import UserInfo
@@ -27,17 +27,6 @@ from minikube_py.apiserver.authn import UserInfo
 _DEFAULT_SECONDS = 3600
 _MIN_SECONDS = 600  # upstream refuses shorter tokens
 _AUDIENCE = "https://kubernetes.default.svc.cluster.local"
-
-
-def load_or_create_signing_key(path: Path) -> bytes:
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        return path.read_bytes()
-    key = os.urandom(32)
-    with os.fdopen(fd, "wb") as file:
-        file.write(key)
-    return key
 
 
 def _b64(data: bytes) -> str:

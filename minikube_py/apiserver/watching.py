@@ -15,6 +15,7 @@ import contextlib
 import functools
 import random
 import time
+from collections import deque
 from typing import Any
 
 from aiohttp import web
@@ -84,7 +85,7 @@ class WatchStream:
     ) -> None:
         self._rt = rt
         self._selection = selection
-        self._pending: list[tuple[str, Object]] = [("ADDED", obj) for obj in initial]
+        self._pending: deque[tuple[str, Object]] = deque(("ADDED", obj) for obj in initial)
         if error is not None:
             self._pending.append(("ERROR", error))
         self._subscriber = subscriber
@@ -96,7 +97,7 @@ class WatchStream:
 
     async def __anext__(self) -> tuple[str, Object]:
         if self._pending:
-            return self._pending.pop(0)
+            return self._pending.popleft()
         subscriber = self._subscriber
         while subscriber is not None:
             left = None if self._deadline is None else self._deadline - time.monotonic()

@@ -9,7 +9,6 @@ never a Python traceback.
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
 from collections.abc import Coroutine
 from pathlib import Path
@@ -22,10 +21,6 @@ from minikube_py.cli.background import running_pid, start_background, stop_backg
 from minikube_py.cluster import ClusterConfig, ClusterError, running_cluster
 from minikube_py.logs import configure_logging
 from minikube_py.store import StoreError
-
-
-def _home() -> Path:
-    return Path(os.environ.get("MINIKUBE_PY_HOME", Path.home() / ".minikube_py"))
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})

@@ -9,10 +9,11 @@ import aiohttp
 import pytest
 
 from minikube_py.apiserver.pki import Pki
-from minikube_py.apiserver.tokens import TokenIssuer, load_or_create_signing_key
+from minikube_py.apiserver.tokens import TokenIssuer
 from minikube_py.client import ApiError, HttpClient
 from minikube_py.client.protocol import GVR
 from minikube_py.cluster import ClusterConfig, running_cluster
+from minikube_py.store import load_or_create_key
 
 SERVICEACCOUNTS = GVR("", "v1", "serviceaccounts")
 CONFIGMAPS = GVR("", "v1", "configmaps")
@@ -34,8 +35,8 @@ def test_tokens_name_their_account_and_expire() -> None:
 
 
 def test_the_signing_key_is_kept_with_mode_0600(tmp_path: Path) -> None:
-    key = load_or_create_signing_key(tmp_path / "sa.key")
-    assert load_or_create_signing_key(tmp_path / "sa.key") == key
+    key = load_or_create_key(tmp_path / "sa.key")
+    assert load_or_create_key(tmp_path / "sa.key") == key
     assert (tmp_path / "sa.key").stat().st_mode & 0o777 == 0o600
 
 
