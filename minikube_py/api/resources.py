@@ -58,6 +58,10 @@ class ResourceType:
         "watch",
     )
     columns: tuple[Column, ...] = ()
+    # The OpenAPI v3 schema of a custom resource version (from its CustomResourceDefinition);
+    # None for the built-in kinds, whose schemas come from ``schema.py``. Not compared: two
+    # types are the same resource whatever their schema.
+    schema: dict[str, Any] | None = attrs.field(default=None, eq=False, repr=False)
 
     @property
     def api_version(self) -> str:
