@@ -44,6 +44,11 @@ def definition_name(group: str, version: str, kind: str) -> str | None:
     return _by_kind().get((group, version, kind))
 
 
+def definition(name: str) -> dict[str, Any] | None:
+    """One named definition as shipped (shared: callers must not change it)."""
+    return _definitions().get(name)
+
+
 def unknown_fields(group: str, version: str, kind: str, obj: Any, *, drop: bool) -> list[str]:
     """Paths of the fields of ``obj`` its kind's schema does not know (removed if ``drop``)."""
     name = definition_name(group, version, kind)

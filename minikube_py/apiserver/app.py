@@ -73,10 +73,7 @@ def make_app(
         if path.split("/")[1] in ("healthz", "livez", "readyz"):
             return _health(path, verbose="verbose" in request.query)
         if path.startswith("/openapi/"):
-            document = openapi.document(registry, path)
-            if document is None:
-                raise errors.path_not_found()
-            return reply(document)
+            return openapi.respond(registry, request)
         found = _discovery(registry, path, server_address())
         if found is not None:
             return reply(found)
