@@ -10,6 +10,8 @@ seen, converted, through the other:
   through ``v1`` loses nothing.
 - ``events.k8s.io/v1`` Events are core ``v1`` Events: the same fields under other names
   (``regarding`` is ``involvedObject``, ``note`` is ``message``, …).
+- Custom resources are stored in their CRD's storage version; with conversion strategy
+  ``None`` the versions differ only in ``apiVersion``. Reads also fill in schema defaults.
 """
 
 from __future__ import annotations
@@ -18,7 +20,9 @@ import copy
 import json
 from typing import Any
 
+from minikube_py.api.customresources import CustomResourceType
 from minikube_py.api.resources import ResourceType
+from minikube_py.api.structural import apply_defaults
 
 Object = dict[str, Any]
 GVK = tuple[str, str, str]
@@ -56,6 +60,8 @@ def storage_location(rt: ResourceType) -> tuple[str, str]:
 def to_storage(rt: ResourceType, obj: Object) -> Object:
     """``obj`` (in ``rt``'s version) as it is stored."""
     key = (rt.group, rt.version, rt.kind)
+    if isinstance(rt, CustomResourceType):  # strategy None: only the apiVersion differs
+        return {**obj, "apiVersion": f"{rt.group}/{rt.storage_version}"}
     if key == ("autoscaling", "v1", "HorizontalPodAutoscaler"):
         return _hpa_v1_to_v2(obj)
     if key == ("events.k8s.io", "v1", "Event"):
@@ -66,6 +72,11 @@ def to_storage(rt: ResourceType, obj: Object) -> Object:
 def from_storage(rt: ResourceType, obj: Object) -> Object:
     """A stored object as ``rt``'s version shows it."""
     key = (rt.group, rt.version, rt.kind)
+    if isinstance(rt, CustomResourceType):
+        obj["apiVersion"] = rt.api_version
+        if rt.schema is not None:
+            apply_defaults(rt.schema, obj)  # defaults added to a CRD later show on reads
+        return obj
     if key == ("autoscaling", "v1", "HorizontalPodAutoscaler"):
         return _hpa_v2_to_v1(obj)
     if key == ("events.k8s.io", "v1", "Event"):

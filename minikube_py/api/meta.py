@@ -138,8 +138,9 @@ def validate_owner_references(refs: Any, path: str) -> list[Cause]:
 STANDARD_FINALIZERS = ("kubernetes", "orphan", "foregroundDeletion")
 
 
-def validate_finalizers(finalizers: Any, path: str) -> list[Cause]:
-    """Qualified names; a bare name must be one of the standard ones (core's extra rule)."""
+def validate_finalizers(finalizers: Any, path: str, *, core: bool = True) -> list[Cause]:
+    """Qualified names; a bare name must be one of the standard ones (core's extra rule, which
+    CRDs and custom resources, validated by apimachinery's generic rules, do not have)."""
     if not isinstance(finalizers, list):
         return []
     causes: list[Cause] = []
@@ -156,7 +157,7 @@ def validate_finalizers(finalizers: Any, path: str) -> list[Cause]:
                 "finalizer orphan and foregroundDeletion cannot be both set",
             )
         )
-    for index, name in enumerate(finalizers):
+    for index, name in enumerate(finalizers if core else ()):
         if isinstance(name, str) and "/" not in name and name not in STANDARD_FINALIZERS:
             causes.append(
                 invalid(
@@ -187,7 +188,8 @@ def validate_object_meta(rt: ResourceType, obj: Any, *, old: Any = None) -> list
     causes += validate_labels(meta.get("labels"), "metadata.labels")
     causes += validate_annotations(meta.get("annotations"), "metadata.annotations")
     causes += validate_owner_references(meta.get("ownerReferences"), "metadata.ownerReferences")
-    causes += validate_finalizers(meta.get("finalizers"), "metadata.finalizers")
+    generic = rt.schema is not None or rt.group == "apiextensions.k8s.io"
+    causes += validate_finalizers(meta.get("finalizers"), "metadata.finalizers", core=not generic)
     return causes
 
 

@@ -3,7 +3,8 @@
 Routing asks "what is ``/apis/apps/v1/.../deployments``?" (group, version, plural); decoding a
 body asks "what is ``kind: Deployment`` in ``apps/v1``?"; discovery asks "which groups and
 versions are there, and what do they hold?". One ``Registry`` answers all three from the same
-``ResourceType`` records, so adding a kind is one entry in ``catalog.py``.
+``ResourceType`` records, so adding a kind is one entry in ``catalog.py``. Custom resources
+come and go while the server runs (``apiserver/crds.py`` adds and removes them).
 """
 
 from __future__ import annotations
@@ -31,8 +32,24 @@ class Registry:
         self._by_gvr[key] = rt
         self._by_kind.setdefault((rt.group, rt.version, rt.kind), rt)
 
+    def remove(self, rt: ResourceType) -> None:
+        """Stop serving ``rt`` (a custom resource whose CRD went away); absent: nothing."""
+        key = (rt.group, rt.version, rt.plural)
+        current = self._by_gvr.pop(key, None)
+        if current is None:
+            return
+        self._types.remove(current)
+        kind = (rt.group, rt.version, rt.kind)
+        if self._by_kind.get(kind) is current:
+            del self._by_kind[kind]
+            for other in self._types:  # another resource of that kind takes its place
+                if (other.group, other.version, other.kind) == kind:
+                    self._by_kind[kind] = other
+                    break
+
     def __iter__(self) -> Iterator[ResourceType]:
-        return iter(self._types)
+        # a snapshot: custom resources may come and go while a caller awaits between items
+        return iter(tuple(self._types))
 
     def __len__(self) -> int:
         return len(self._types)

@@ -15,6 +15,7 @@ from typing import Any
 from minikube_py.api import defaults, errors, meta, validation
 from minikube_py.api.defaults_workloads import generate_job_selector
 from minikube_py.api.resources import ResourceType
+from minikube_py.apiserver import customadmission
 from minikube_py.apiserver.objects import Object, spec_changed
 
 # What a new object's status starts as (upstream's PrepareForCreate); other kinds start empty.
@@ -86,6 +87,8 @@ def prepare_create(rt: ResourceType, obj: Object, *, namespace: str | None) -> O
         generate_job_selector(obj)  # upstream's Job strategy, before validation
     _merge_string_data(rt, obj)
     defaults.apply_defaults(rt, obj)
+    if customadmission.applies(rt):  # custom resources and CRDs: their schema, their rules
+        customadmission.mutate(rt, obj, None, None)
     _validate(rt, obj, old=None)
     return obj
 
@@ -131,6 +134,8 @@ def prepare_update(
             obj["metadata"]["generation"] = int(old_metadata.get("generation", 1)) + 1
     _merge_string_data(rt, obj)
     defaults.apply_defaults(rt, obj)
+    if customadmission.applies(rt):
+        customadmission.mutate(rt, obj, old, subresource)
     if validate:
         _validate(rt, obj, old=old)
     return obj
@@ -146,6 +151,8 @@ def _merge_string_data(rt: ResourceType, obj: Object) -> None:
 
 def _validate(rt: ResourceType, obj: Object, *, old: Object | None) -> None:
     causes = meta.validate_object_meta(rt, obj, old=old) + validation.validate(rt, obj, old=old)
+    if customadmission.applies(rt):
+        causes += customadmission.validate(rt, obj, old)
     if causes:
         name = obj["metadata"].get("name") or obj["metadata"].get("generateName") or ""
         raise errors.invalid(rt, str(name), causes)

@@ -17,6 +17,7 @@ from minikube_py.api.registry import Registry
 from minikube_py.apiserver.app import make_app
 from minikube_py.apiserver.authn import Authenticator
 from minikube_py.apiserver.bootstrap import bootstrap
+from minikube_py.apiserver.crds import CrdController
 from minikube_py.apiserver.handlers import ResourceHandler
 from minikube_py.apiserver.local import LocalBackend
 from minikube_py.apiserver.pki import Pki, server_ssl_context
@@ -54,6 +55,7 @@ class ApiServer:
             self.authenticator.token_reviewer = self.storage.tokens.review
         self._pki = pki
         self._runner: web.AppRunner | None = None
+        self.crds = CrdController(self.storage)
 
     @property
     def url(self) -> str:
@@ -65,6 +67,7 @@ class ApiServer:
 
     async def start(self) -> None:
         await self.cache.start()
+        await self.crds.start(self.cache)  # custom resources are served from the first request
         app = make_app(
             ResourceHandler(self.storage, self.cache),
             self.registry,
@@ -95,6 +98,7 @@ class ApiServer:
         _log.info("apiserver serving", url=self.url, resources=len(self.registry))
 
     async def stop(self) -> None:
+        await self.crds.stop()
         await self.cache.stop()  # ends every watch stream, so the runner need not wait on them
         if self._runner is not None:
             await self._runner.cleanup()
