@@ -3,6 +3,7 @@
 Bodies are JSON (what client libraries and ``kubectl apply`` send), Kubernetes protobuf (what
 kubectl's typed commands such as ``kubectl create deployment`` send) or YAML (what people
 ``curl``); another media type is a 415, and anything that does not parse a 400 with the error.
+Keys a JSON or YAML body repeats are noted on request (``duplicates.py``) for field validation.
 Query options follow upstream's conventions: booleans are ``true``/``1``/``True``,
 ``dryRun=All`` means "run everything but the write", and list, watch and delete options have
 their Kubernetes names.
@@ -18,6 +19,12 @@ from aiohttp import web
 from multidict import MultiMapping
 
 from minikube_py.api import errors, protobuf
+from minikube_py.apiserver.duplicates import (
+    Duplicates,
+    json_duplicates,
+    json_patch_duplicates,
+    load_yaml,
+)
 from minikube_py.apiserver.listing import ListOptions
 from minikube_py.apiserver.objects import load_json
 
@@ -25,13 +32,14 @@ MAX_BODY_BYTES = 3 * 1024 * 1024  # upstream's request body limit
 MAX_OBJECT_BYTES = 1536 * 1024  # upstream's limit on one stored object (etcd's request size)
 
 
-async def read_body(request: web.Request) -> Any:
+async def read_body(request: web.Request, duplicates: Duplicates | None = None) -> Any:
+    """The parsed body; its repeated keys are noted in ``duplicates`` when one is given."""
     raw = await request.read()
     if len(raw) > MAX_BODY_BYTES:
         raise errors.too_large("the request body is too large")
     if not raw.strip():
         raise errors.bad_request("the request body is empty")
-    return _parse(raw, request.content_type)
+    return _parse(raw, request.content_type, duplicates)
 
 
 async def optional_body(request: web.Request) -> Any:
@@ -42,7 +50,7 @@ async def optional_body(request: web.Request) -> Any:
     return _parse(raw, request.content_type) if raw.strip() else None
 
 
-def _parse(raw: bytes, content_type: str) -> Any:
+def _parse(raw: bytes, content_type: str, duplicates: Duplicates | None = None) -> Any:
     if content_type == protobuf.MEDIA_TYPE:
         # kubectl's typed commands (create deployment, create secret, …) send protobuf
         try:
@@ -57,7 +65,13 @@ def _parse(raw: bytes, content_type: str) -> Any:
             f"{', '.join(sorted(_ACCEPTED))}",
         )
     try:
-        body = yaml.safe_load(raw.decode("utf-8")) if "yaml" in content_type else load_json(raw)
+        if "yaml" in content_type:
+            body = load_yaml(raw.decode("utf-8"), duplicates)
+        else:
+            body = load_json(raw)
+            if duplicates is not None:
+                find = json_patch_duplicates if "json-patch" in content_type else json_duplicates
+                duplicates.paths.extend(find(raw, body))
     except RecursionError:
         raise errors.bad_request("error decoding the request body: nested too deeply") from None
     except (ValueError, UnicodeDecodeError, yaml.YAMLError) as error:

@@ -559,6 +559,10 @@ def test_patch_that_is_not_an_object_is_refused(fuzz: Fuzz) -> None:
     for content_type in ("application/merge-patch+json", "application/strategic-merge-patch+json"):
         for raw in (b"null", b"5", b"true", b'"text"', b"[]", b'[{"op":"add"}]'):
             reply = fuzz.send("PATCH", fuzz.item(), body=raw, content_type=content_type)
+            if raw == b"null" and "strategic" in content_type:
+                # Go decodes null into an empty strategic patch: upstream answers 200, no change
+                assert reply.status == 200, reply
+                continue
             assert reply.status in (400, 422), (content_type, raw, reply.status, reply.body[:300])
     # And a JSON patch must be a list of operations.
     for raw in (b"{}", b"5", b'[{"op":"nope","path":"/data"}]', b'[{"op":"add"}]'):

@@ -809,7 +809,8 @@ def test_delete_namespace_empties_and_removes_it(kubectl: Kubectl, unique: Any) 
         )
         assert created.strip() == f"namespace/{name} created"
         assert re.search(rf"^{name}\s+Active\s+", kubectl.out("get", "ns", name), re.M)
-        create(kubectl, plain_cm("inside", x="y"), "-n", name)
+        # (not x: y, which kubectl's YAML 1.1 reads as x: true, a bool upstream refuses)
+        create(kubectl, plain_cm("inside", x="z"), "-n", name)
         create(
             kubectl,
             {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "robot"}},
