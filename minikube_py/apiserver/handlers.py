@@ -1,12 +1,13 @@
 """Resource requests: one HTTP method on one target, turned into a storage call.
 
 GET reads one object, lists a collection or (``?watch=true``) watches it; POST creates;
-PUT replaces; PATCH patches (JSON patch, merge patch; strategic merge patch is treated as a
-merge patch until the apply work lands); DELETE deletes one object or, without a name, a
-collection. Subresources have their own small rules: ``status`` shares the object's verbs,
-``scale`` reads and writes ``spec.replicas`` through an ``autoscaling/v1`` ``Scale``,
-``binding`` assigns a pod to a node, ``eviction`` deletes a pod politely, and ``log`` /
-``exec`` wait for the kubelet. Tables (``kubectl get``) are rendered here from the results.
+PUT replaces; PATCH patches (JSON patch, merge patch, strategic merge patch) or applies
+(server-side apply, ``applying.py``); every write is recorded in ``managedFields`` for its
+field manager. DELETE deletes one object or, without a name, a collection. Subresources have
+their own small rules: ``status`` shares the object's verbs, ``scale`` reads and writes
+``spec.replicas`` through an ``autoscaling/v1`` ``Scale``, ``binding`` assigns a pod to a node,
+``eviction`` deletes a pod politely, and ``log`` / ``exec`` wait for the kubelet. Tables
+(``kubectl get``) are rendered here from the results.
 """
 
 from __future__ import annotations
@@ -17,9 +18,17 @@ from aiohttp import web
 
 from minikube_py.api import errors
 from minikube_py.api.resources import ResourceType
-from minikube_py.api.schema import unknown_fields
 from minikube_py.api.tables import to_table, wants_table
-from minikube_py.apiserver import decoding, objects, subresources
+from minikube_py.apiserver import (
+    applying,
+    customadmission,
+    decoding,
+    fieldchecks,
+    managedfields,
+    objects,
+    subresources,
+)
+from minikube_py.apiserver.duplicates import Duplicates
 from minikube_py.apiserver.routing import Target
 from minikube_py.apiserver.storage import Storage
 from minikube_py.apiserver.watchcache import WatchCache
@@ -40,17 +49,15 @@ def reply(body: Any, status: int = 200, *, warnings: list[str] | None = None) ->
     return response
 
 
-def checked_fields(rt: ResourceType, body: Any, mode: str, warnings: list[str]) -> Any:
-    """Apply ``fieldValidation``: refuse (Strict) or drop (Warn, Ignore) unknown fields."""
-    if not isinstance(body, dict):
-        return body
-    unknown = unknown_fields(rt.group, rt.version, rt.kind, body, drop=mode != "Strict")
-    if unknown and mode == "Strict":
-        words = ", ".join(f'unknown field "{field}"' for field in unknown)
-        raise errors.bad_request(f"strict decoding error: {words}")
-    if mode == "Warn":
-        warnings.extend(f'unknown field "{field}"' for field in unknown)
-    return body
+def checked_fields(
+    rt: ResourceType,
+    body: Any,
+    mode: str,
+    warnings: list[str],
+    duplicates: Duplicates | None = None,
+) -> Any:
+    """Apply ``fieldValidation`` to a POST / PUT body (see ``fieldchecks.py``)."""
+    return fieldchecks.check_body(rt, body, mode, warnings, duplicates or Duplicates())
 
 
 class ResourceHandler:
@@ -83,30 +90,66 @@ class ResourceHandler:
         warnings: list[str] = []
         writing = method in ("POST", "PUT", "PATCH")
         mode = decoding.field_validation(query) if writing else "Ignore"
+        manager = ""
+        if writing:  # who the write is for: managedFields record it
+            kind = {"POST": "CreateOptions", "PUT": "UpdateOptions"}.get(method, "PatchOptions")
+            agent = request.headers.get("User-Agent", "")
+            manager = managedfields.request_manager(query, agent, kind)
+        found = Duplicates()  # keys the body repeats, for field validation
         if method == "POST" and name is None:
-            body = checked_fields(rt, await decoding.read_body(request), mode, warnings)
-            created = await self.storage.create(rt, ns, body, dry_run=dry_run)
+            body = await decoding.read_body(request, found)
+            body = checked_fields(rt, body, mode, warnings, found)
+            created = await self.storage.create(rt, ns, body, dry_run=dry_run, manager=manager)
             return reply(created, 201, warnings=warnings)
         if method == "PUT" and name is not None:
-            body = checked_fields(rt, await decoding.read_body(request), mode, warnings)
+            body = await decoding.read_body(request, found)
+            body = checked_fields(rt, body, mode, warnings, found)
             updated = await self.storage.update(
-                rt, ns, name, body, subresource=target.subresource, dry_run=dry_run
+                rt,
+                ns,
+                name,
+                body,
+                subresource=target.subresource,
+                dry_run=dry_run,
+                manager=manager,
             )
             return reply(updated, warnings=warnings)
         if method == "PATCH" and name is not None:
             content_type = request.content_type
-            if content_type not in objects.PATCHERS:
+            if content_type not in objects.PATCHERS and content_type != objects.APPLY_PATCH:
                 raise objects.unsupported_patch_type()
-            patch = await decoding.read_body(request)
+            if rt.schema is not None:  # custom resources take no strategic merge patch
+                customadmission.check_patch_type(content_type)
+            force = applying.patch_options(query, content_type)
+            patch = await decoding.read_body(request, found)
+            problems = fieldchecks.patch_problems(content_type, patch, found)
+            if content_type == objects.APPLY_PATCH:
+                fieldchecks.check_apply_duplicates(mode, warnings, found)
+                # undeclared fields: refused whatever fieldValidation says, as upstream does
+                config = applying.checked_config(rt, patch, name)
+                config = checked_fields(rt, config, mode, warnings)
+                applied, code = await applying.server_side_apply(
+                    self.storage,
+                    rt,
+                    ns,
+                    name,
+                    config,
+                    manager=manager,
+                    force=force,
+                    subresource=target.subresource,
+                    dry_run=dry_run,
+                )
+                return reply(applied, code, warnings=warnings)
             patched = await self.storage.patch(
                 rt,
                 ns,
                 name,
-                lambda old: checked_fields(
-                    rt, objects.apply_patch(content_type, old, patch), mode, warnings
+                lambda old: fieldchecks.check_patched(
+                    rt, objects.apply_patch(content_type, old, patch), mode, warnings, problems
                 ),
                 subresource=target.subresource,
                 dry_run=dry_run,
+                manager=manager,
             )
             return reply(patched, warnings=list(dict.fromkeys(warnings)))  # once per field
         if method == "DELETE":

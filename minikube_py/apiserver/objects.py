@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import json
+from types import MappingProxyType
 from typing import Any
 
 import jsonpatch
@@ -19,6 +20,8 @@ from minikube_py.api import errors
 from minikube_py.api.conversion import from_storage, storage_location, to_storage
 from minikube_py.api.resources import ResourceType
 from minikube_py.api.strategic import strategic_merge_patch
+from minikube_py.api.typecheck import type_error
+from minikube_py.apiserver import patchinput
 from minikube_py.store import KeyValue
 from minikube_py.store.keys import object_key, resource_prefix
 
@@ -119,37 +122,62 @@ def merge_patch(target: Any, patch: Any) -> Any:
 
 
 def json_patch(target: Object, operations: Any) -> Object:
-    """RFC 6902 JSON patch (add / remove / replace / move / copy / test)."""
-    if not isinstance(operations, list):
-        raise errors.bad_request("json patch must be a list of operations")
+    """RFC 6902 JSON patch (add / remove / replace / move / copy / test).
+
+    What does not decode as a list of operations is a 400 (``patchinput.py``); an operation
+    that cannot apply (a failed ``test``, a missing path, an unknown ``op``) is upstream's bare
+    422, which keeps the library's reason to itself.
+    """
+    patchinput.check_json_patch(operations)
     try:
-        patched = jsonpatch.JsonPatch(operations).apply(target)
-    except jsonpatch.JsonPatchTestFailed as error:
-        raise errors.ApiError(
-            422,
-            "Invalid",
-            f"the server rejected our request due to an error in our request: {error}",
-        ) from None
+        patched = _GoJsonPatch([op or {} for op in operations]).apply(target)
     except (
         jsonpatch.JsonPatchException,
         jsonpatch.JsonPointerException,
         TypeError,
         KeyError,
-    ) as error:
+        IndexError,
+        ValueError,
+    ):
         raise errors.ApiError(
-            422,
-            "Invalid",
-            f"the server rejected our request due to an error in our request: {error}",
+            422, "Invalid", "the server rejected our request due to an error in our request"
         ) from None
     if not isinstance(patched, dict):
-        raise errors.bad_request("json patch must leave an object")
+        what = patchinput.go_json_type(patched)
+        detail = f"json: cannot unmarshal {what} into Go value of type map[string]interface {{}}"
+        raise patch_invalid(patched, detail)
     return patched
+
+
+class _TypedTest(jsonpatch.TestOperation):  # type: ignore[misc]  # untyped library
+    """``test`` as Go compares values: ``1``, ``1.0`` and ``true`` are three different ones."""
+
+    def apply(self, obj: Any) -> Any:
+        obj = super().apply(obj)  # the library's test: equal by Python's ``==``
+        found, part = self.pointer.to_last(obj)
+        value = found if part is None else self.pointer.walk(found, part)
+        if not _same(value, self.operation["value"]):
+            raise jsonpatch.JsonPatchTestFailed("the values differ in type")
+        return obj
+
+
+def _same(a: Any, b: Any) -> bool:
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, dict):
+        return a.keys() == b.keys() and all(_same(a[k], b[k]) for k in a)
+    if isinstance(a, list):
+        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b, strict=True))
+    return bool(a == b)
+
+
+class _GoJsonPatch(jsonpatch.JsonPatch):  # type: ignore[misc]  # untyped library
+    operations = MappingProxyType({**jsonpatch.JsonPatch.operations, "test": _TypedTest})
 
 
 def merge_patch_object(target: Object, patch: Any) -> Object:
     """A merge patch as a PATCH request applies it: the patch must be a JSON object."""
-    if not isinstance(patch, dict):
-        raise errors.bad_request("a merge patch must be a JSON object")
+    patchinput.check_merge_patch(patch)
     patched = merge_patch(target, patch)
     assert isinstance(patched, dict)
     return patched
@@ -157,9 +185,25 @@ def merge_patch_object(target: Object, patch: Any) -> Object:
 
 def strategic_patch_object(target: Object, patch: Any) -> Object:
     """A strategic merge patch (kubectl's default) as a PATCH request applies it."""
-    if not isinstance(patch, dict):
-        raise errors.bad_request("a strategic merge patch must be a JSON object")
+    patchinput.check_strategic_patch(patch)
+    if patch is None:
+        return target  # Go decodes null into an empty patch: nothing changes
     return strategic_merge_patch(target, patch)
+
+
+def patch_invalid(patched: Any, detail: str, *, value: str | None = None) -> errors.ApiError:
+    """Upstream's 422 for a patch whose result does not decode: ``"" is invalid: patch: …``.
+
+    The value shown is the patched object as JSON, or ``value`` when given (for a strategic
+    merge patch upstream prints the patch itself, as Go prints a map).
+    """
+    text = dump_json(patched).decode() if value is None else value
+    shown = json.dumps(text, ensure_ascii=False)  # Go's %q, nearly
+    message = f"Invalid value: {shown}: {detail}"
+    cause = {"reason": "FieldValueInvalid", "message": message, "field": "patch"}
+    return errors.ApiError(
+        422, "Invalid", f' "" is invalid: patch: {message}', details={"causes": [cause]}
+    )
 
 
 # The patch formats by Content-Type.
@@ -176,9 +220,19 @@ def apply_patch(content_type: str, target: Object, patch: Any) -> Object:
     if patcher is None:
         raise unsupported_patch_type()
     try:
-        return patcher(target, patch)
+        patched = patcher(target, patch)
     except RecursionError:
         raise errors.bad_request("the patch is nested too deeply") from None
+    # As upstream decodes the patched object again: a value of the wrong type is refused here.
+    group, _, version = str(target.get("apiVersion", "")).rpartition("/")
+    wrong = type_error(group, version, str(target.get("kind", "")), patched)
+    if wrong is not None:
+        raise patch_invalid(patched, wrong)
+    return patched
+
+
+# Server-side apply: not a function of (object, patch) alone, so ``applying.py`` serves it.
+APPLY_PATCH = "application/apply-patch+yaml"
 
 
 def unsupported_patch_type() -> errors.ApiError:
@@ -186,5 +240,5 @@ def unsupported_patch_type() -> errors.ApiError:
         415,
         "UnsupportedMediaType",
         "the body of the request was in an unknown format - accepted media types include: "
-        + ", ".join(PATCHERS),
+        + ", ".join([*PATCHERS, APPLY_PATCH]),
     )

@@ -17,10 +17,11 @@ from collections.abc import Callable
 from typing import Any
 
 from minikube_py.api import errors
+from minikube_py.api.customresources import CLEANUP_FINALIZER, is_crd
 from minikube_py.api.meta import now_rfc3339
 from minikube_py.api.registry import Registry
 from minikube_py.api.resources import ResourceType
-from minikube_py.apiserver import admission
+from minikube_py.apiserver import admission, managedfields
 from minikube_py.apiserver.allocation import ServiceAllocator
 from minikube_py.apiserver.decoding import MAX_OBJECT_BYTES
 from minikube_py.apiserver.listing import Lister, ListOptions
@@ -73,9 +74,18 @@ class Storage:
         return await self.lister.list(rt, namespace, options)
 
     async def create(
-        self, rt: ResourceType, namespace: str | None, body: Any, *, dry_run: bool = False
+        self,
+        rt: ResourceType,
+        namespace: str | None,
+        body: Any,
+        *,
+        dry_run: bool = False,
+        manager: str | None = managedfields.DEFAULT_MANAGER,
     ) -> Object:
+        """POST; ``manager`` None: the body's managedFields are already right (apply)."""
         obj = admission.prepare_create(rt, body, namespace=namespace)
+        if manager is not None:
+            managedfields.record_update(rt, None, obj, manager=manager)
         if rt.namespaced:
             await self.namespaces.require_active(str(namespace))
         name = obj["metadata"]["name"]
@@ -105,6 +115,7 @@ class Storage:
         *,
         subresource: str | None = None,
         dry_run: bool = False,
+        manager: str | None = managedfields.DEFAULT_MANAGER,
     ) -> Object:
         """PUT: replace the object; a ``resourceVersion`` in the body is a precondition."""
         if not isinstance(body, dict):
@@ -123,6 +134,7 @@ class Storage:
             expected=expected,
             subresource=subresource,
             dry_run=dry_run,
+            manager=manager,
         )
 
     async def patch(
@@ -135,6 +147,7 @@ class Storage:
         subresource: str | None = None,
         dry_run: bool = False,
         internal: bool = False,
+        manager: str | None = managedfields.DEFAULT_MANAGER,
     ) -> Object:
         """PATCH: ``apply_patch`` turns the current object into the new one; re-run on conflict.
 
@@ -151,6 +164,7 @@ class Storage:
             dry_run=dry_run,
             patched=True,
             validate=not internal,
+            manager=manager,
         )
 
     async def _modify(
@@ -165,6 +179,7 @@ class Storage:
         dry_run: bool,
         patched: bool = False,
         validate: bool = True,
+        manager: str | None = managedfields.DEFAULT_MANAGER,
     ) -> Object:
         k = key(rt, namespace, name)
         for _attempt in range(_PATCH_RETRIES):
@@ -182,6 +197,8 @@ class Storage:
                 rt, new, old, namespace=namespace, subresource=subresource, validate=validate
             )
             new["metadata"]["resourceVersion"] = old["metadata"]["resourceVersion"]
+            if manager is not None:  # None: the change recorded its ownership (apply)
+                managedfields.record_update(rt, old, new, manager=manager, subresource=subresource)
             async with self._allocating(rt):
                 if rt is self._services:
                     await self.allocator.allocate(rt, new, old=old)
@@ -215,6 +232,12 @@ class Storage:
         _check_preconditions(rt, old, options.get("preconditions") or {})
         metadata = old["metadata"]
         finalizers = list(metadata.get("finalizers") or [])
+        if (
+            is_crd(rt)
+            and CLEANUP_FINALIZER not in finalizers
+            and not metadata.get("deletionTimestamp")
+        ):
+            finalizers.append(CLEANUP_FINALIZER)  # as upstream's CRD REST: its objects go first
         policy = options.get("propagationPolicy")
         if policy == "Foreground" and "foregroundDeletion" not in finalizers:
             finalizers.append("foregroundDeletion")

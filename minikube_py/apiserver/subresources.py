@@ -18,9 +18,10 @@ from typing import Any
 from aiohttp import web
 
 from minikube_py.api import errors
+from minikube_py.api.customresources import CustomResourceType, custom_scale, set_custom_replicas
 from minikube_py.api.printers import selector_string
 from minikube_py.api.resources import ResourceType
-from minikube_py.apiserver import decoding
+from minikube_py.apiserver import decoding, managedfields
 from minikube_py.apiserver.objects import Object, apply_patch
 from minikube_py.apiserver.routing import Target
 from minikube_py.apiserver.storage import Storage
@@ -31,8 +32,17 @@ SPECIAL = {"scale", "binding", "eviction", "token"} | _KUBELET
 _SUCCESS = {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success"}
 
 
-def to_scale(obj: Object) -> Object:
+def to_scale(obj: Object, rt: ResourceType | None = None) -> Object:
     metadata = obj["metadata"]
+    if isinstance(rt, CustomResourceType) and rt.scale is not None:
+        # a custom resource: replicas and selector live where its CRD's scale paths say
+        replicas, current, selector = custom_scale(rt, obj)
+        shown = {"spec": {"replicas": replicas}, "status": {"replicas": current}}
+        return _scale(metadata, shown, selector)
+    return _scale(metadata, obj, selector_string((obj.get("spec") or {}).get("selector")))
+
+
+def _scale(metadata: dict[str, Any], obj: Object, selector: str) -> Object:
     return {
         "kind": "Scale",
         "apiVersion": "autoscaling/v1",
@@ -44,17 +54,20 @@ def to_scale(obj: Object) -> Object:
         "spec": {"replicas": (obj.get("spec") or {}).get("replicas", 0)},
         "status": {
             "replicas": (obj.get("status") or {}).get("replicas", 0),
-            "selector": selector_string((obj.get("spec") or {}).get("selector")),
+            "selector": selector,
         },
     }
 
 
-def _apply_scale(obj: Object, scale: Any) -> Object:
+def _apply_scale(obj: Object, scale: Any, rt: ResourceType | None = None) -> Object:
     replicas = (scale.get("spec") or {}).get("replicas") if isinstance(scale, dict) else None
     if not isinstance(replicas, int) or isinstance(replicas, bool):
         raise errors.bad_request("spec.replicas of a Scale must be an integer")
     obj = copy.deepcopy(obj)
-    obj.setdefault("spec", {})["replicas"] = replicas
+    if isinstance(rt, CustomResourceType) and rt.scale is not None:
+        set_custom_replicas(rt, obj, replicas)
+    else:
+        obj.setdefault("spec", {})["replicas"] = replicas
     version = (scale.get("metadata") or {}).get("resourceVersion")
     if version:
         obj["metadata"]["resourceVersion"] = version  # a precondition, as on the object
@@ -62,14 +75,29 @@ def _apply_scale(obj: Object, scale: Any) -> Object:
 
 
 async def get_scale(storage: Storage, rt: ResourceType, ns: str | None, name: str) -> Object:
-    return to_scale(await storage.get(rt, ns, name))
+    return to_scale(await storage.get(rt, ns, name), rt)
 
 
 async def update_scale(
-    storage: Storage, rt: ResourceType, ns: str | None, name: str, scale: Any, *, dry_run: bool
+    storage: Storage,
+    rt: ResourceType,
+    ns: str | None,
+    name: str,
+    scale: Any,
+    *,
+    dry_run: bool,
+    manager: str = managedfields.DEFAULT_MANAGER,
 ) -> Object:
-    updated = await storage.patch(rt, ns, name, lambda o: _apply_scale(o, scale), dry_run=dry_run)
-    return to_scale(updated)
+    updated = await storage.patch(
+        rt,
+        ns,
+        name,
+        lambda o: _apply_scale(o, scale, rt),
+        dry_run=dry_run,
+        subresource="scale",  # recorded in managedFields as upstream does
+        manager=manager,
+    )
+    return to_scale(updated, rt)
 
 
 async def patch_scale(
@@ -81,11 +109,15 @@ async def patch_scale(
     *,
     content_type: str,
     dry_run: bool,
+    manager: str = managedfields.DEFAULT_MANAGER,
 ) -> Object:
     def change(obj: Object) -> Object:
-        return _apply_scale(obj, apply_patch(content_type, to_scale(obj), patch))
+        return _apply_scale(obj, apply_patch(content_type, to_scale(obj, rt), patch), rt)
 
-    return to_scale(await storage.patch(rt, ns, name, change, dry_run=dry_run))
+    patched = await storage.patch(
+        rt, ns, name, change, dry_run=dry_run, subresource="scale", manager=manager
+    )
+    return to_scale(patched, rt)
 
 
 async def bind(
@@ -156,11 +188,24 @@ async def handle(storage: Storage, request: web.Request, target: Target) -> tupl
         return await get_scale(storage, rt, ns, name), 200
     if sub == "scale" and method == "PUT":
         scale = await decoding.read_body(request)
-        return await update_scale(storage, rt, ns, name, scale, dry_run=dry_run), 200
+        manager = managedfields.request_manager(
+            request.query, request.headers.get("User-Agent", ""), "UpdateOptions"
+        )
+        updated = await update_scale(storage, rt, ns, name, scale, dry_run=dry_run, manager=manager)
+        return updated, 200
     if sub == "scale" and method == "PATCH":
         patch = await decoding.read_body(request)
         patched = await patch_scale(
-            storage, rt, ns, name, patch, content_type=request.content_type, dry_run=dry_run
+            storage,
+            rt,
+            ns,
+            name,
+            patch,
+            content_type=request.content_type,
+            dry_run=dry_run,
+            manager=managedfields.request_manager(
+                request.query, request.headers.get("User-Agent", ""), "PatchOptions"
+            ),
         )
         return patched, 200
     if sub == "binding" and method == "POST":
