@@ -115,43 +115,7 @@ class ResourceHandler:
             )
             return reply(updated, warnings=warnings)
         if method == "PATCH" and name is not None:
-            content_type = request.content_type
-            if content_type not in objects.PATCHERS and content_type != objects.APPLY_PATCH:
-                raise objects.unsupported_patch_type()
-            if rt.schema is not None:  # custom resources take no strategic merge patch
-                customadmission.check_patch_type(content_type)
-            force = applying.patch_options(query, content_type)
-            patch = await decoding.read_body(request, found)
-            problems = fieldchecks.patch_problems(content_type, patch, found)
-            if content_type == objects.APPLY_PATCH:
-                fieldchecks.check_apply_duplicates(mode, warnings, found)
-                # undeclared fields: refused whatever fieldValidation says, as upstream does
-                config = applying.checked_config(rt, patch, name)
-                config = checked_fields(rt, config, mode, warnings)
-                applied, code = await applying.server_side_apply(
-                    self.storage,
-                    rt,
-                    ns,
-                    name,
-                    config,
-                    manager=manager,
-                    force=force,
-                    subresource=target.subresource,
-                    dry_run=dry_run,
-                )
-                return reply(applied, code, warnings=warnings)
-            patched = await self.storage.patch(
-                rt,
-                ns,
-                name,
-                lambda old: fieldchecks.check_patched(
-                    rt, objects.apply_patch(content_type, old, patch), mode, warnings, problems
-                ),
-                subresource=target.subresource,
-                dry_run=dry_run,
-                manager=manager,
-            )
-            return reply(patched, warnings=list(dict.fromkeys(warnings)))  # once per field
+            return await self._patch(request, target, name, mode, manager, dry_run, found)
         if method == "DELETE":
             options = decoding.delete_options(query, await decoding.optional_body(request))
             dry_run = dry_run or options.get("dryRun") == ["All"]
@@ -161,6 +125,56 @@ class ResourceHandler:
             gone = not deleted["metadata"].get("deletionTimestamp")
             return reply(deleted, 200 if gone else 202)
         raise errors.method_not_allowed()
+
+    async def _patch(
+        self,
+        request: web.Request,
+        target: Target,
+        name: str,
+        mode: str,
+        manager: str,
+        dry_run: bool,
+        found: Duplicates,
+    ) -> web.Response:
+        """PATCH: a JSON, merge or strategic patch, or a server-side apply."""
+        rt, ns, content_type = target.rt, target.namespace, request.content_type
+        if content_type not in objects.PATCHERS and content_type != objects.APPLY_PATCH:
+            raise objects.unsupported_patch_type()
+        if rt.schema is not None:  # custom resources take no strategic merge patch
+            customadmission.check_patch_type(content_type)
+        force = applying.patch_options(request.query, content_type)
+        patch = await decoding.read_body(request, found)
+        problems = fieldchecks.patch_problems(content_type, patch, found)
+        warnings: list[str] = []
+        if content_type == objects.APPLY_PATCH:
+            fieldchecks.check_apply_duplicates(mode, warnings, found)
+            # undeclared fields: refused whatever fieldValidation says, as upstream does
+            config = applying.checked_config(rt, patch, name)
+            config = checked_fields(rt, config, mode, warnings)
+            applied, code = await applying.server_side_apply(
+                self.storage,
+                rt,
+                ns,
+                name,
+                config,
+                manager=manager,
+                force=force,
+                subresource=target.subresource,
+                dry_run=dry_run,
+            )
+            return reply(applied, code, warnings=warnings)
+        patched = await self.storage.patch(
+            rt,
+            ns,
+            name,
+            lambda old: fieldchecks.check_patched(
+                rt, objects.apply_patch(content_type, old, patch), mode, warnings, problems
+            ),
+            subresource=target.subresource,
+            dry_run=dry_run,
+            manager=manager,
+        )
+        return reply(patched, warnings=list(dict.fromkeys(warnings)))  # once per field
 
     async def _delete_collection(
         self, rt: Any, ns: str | None, query: Any, options: dict[str, Any], dry_run: bool
