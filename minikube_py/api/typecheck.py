@@ -127,44 +127,44 @@ def _check(schema: dict[str, Any], value: Any) -> None:
     what, go_type, detail = _node(schema)
     if what == "struct":
         if not isinstance(value, dict):
-            raise _Mismatch(_json_type(value), go_type)
+            raise _Mismatch(go_json_type(value), go_type)
         _struct(detail[0], detail[1], value)
     elif what == "map":
         if not isinstance(value, dict):
-            raise _Mismatch(_json_type(value), go_type)
+            raise _Mismatch(go_json_type(value), go_type)
         if detail is not None:
             for item in value.values():
                 if item is not None:
                     _check(detail, item)
     elif what == "list":
         if not isinstance(value, list):
-            raise _Mismatch(_json_type(value), go_type)
+            raise _Mismatch(go_json_type(value), go_type)
         if detail is not None:
             for item in value:
                 if item is not None:
                     _check(detail, item)
     elif what == "string":
         if not isinstance(value, str):
-            raise _Mismatch(_json_type(value), go_type)
+            raise _Mismatch(go_json_type(value), go_type)
     elif what == "boolean":
         if not isinstance(value, bool):
-            raise _Mismatch(_json_type(value), go_type)
+            raise _Mismatch(go_json_type(value), go_type)
     elif what == "integer":
         low, high = _INT_RANGES[go_type]
         if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise _Mismatch(_json_type(value), go_type)
+            raise _Mismatch(go_json_type(value), go_type)
         if isinstance(value, float) or not low <= value <= high:
             raise _Mismatch(f"number {value}", go_type)
     elif what == "number":
         if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise _Mismatch(_json_type(value), go_type)
+            raise _Mismatch(go_json_type(value), go_type)
     elif what == "int-or-string":
         _check_int_or_string(value)
     elif what == "quantity":
         if not isinstance(value, (str, int, float)) or isinstance(value, bool):
             raise _Mismatch(_QUANTITY_FORMAT, plain=True)
     elif what == "time" and not isinstance(value, str):
-        what = _json_type(value)
+        what = go_json_type(value)
         raise _Mismatch(f"json: cannot unmarshal {what} into Go value of type string", plain=True)
 
 
@@ -175,13 +175,14 @@ def _check_int_or_string(value: Any) -> None:
     low, high = _INT_RANGES["int32"]
     if isinstance(value, int) and not isinstance(value, bool) and low <= value <= high:
         return
-    what = _json_type(value)
+    what = go_json_type(value)
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         what = f"number {value}"
     raise _Mismatch(f"json: cannot unmarshal {what} into Go value of type int32", plain=True)
 
 
-def _json_type(value: Any) -> str:
+def go_json_type(value: Any) -> str:
+    """How Go's JSON errors name the type of a value: ``string``, ``number``, ``array`` …"""
     if isinstance(value, bool):
         return "bool"
     if isinstance(value, (int, float)):

@@ -20,7 +20,7 @@ from minikube_py.api import errors
 from minikube_py.api.conversion import from_storage, storage_location, to_storage
 from minikube_py.api.resources import ResourceType
 from minikube_py.api.strategic import strategic_merge_patch
-from minikube_py.api.typecheck import type_error
+from minikube_py.api.typecheck import go_json_type, type_error
 from minikube_py.apiserver import patchinput
 from minikube_py.store import KeyValue
 from minikube_py.store.keys import object_key, resource_prefix
@@ -143,7 +143,7 @@ def json_patch(target: Object, operations: Any) -> Object:
             422, "Invalid", "the server rejected our request due to an error in our request"
         ) from None
     if not isinstance(patched, dict):
-        what = patchinput.go_json_type(patched)
+        what = go_json_type(patched)
         detail = f"json: cannot unmarshal {what} into Go value of type map[string]interface {{}}"
         raise patch_invalid(patched, detail)
     return patched

@@ -20,20 +20,10 @@ from __future__ import annotations
 from typing import Any
 
 from minikube_py.api import errors
+from minikube_py.api.typecheck import go_json_type
 
 MAX_JSON_PATCH_OPERATIONS = 10000  # upstream's limit
 _MAP = "map[string]interface {}"
-
-
-def go_json_type(value: Any) -> str:
-    """How Go's JSON errors name the type of a value: ``string``, ``number``, ``array`` …"""
-    if isinstance(value, bool):
-        return "bool"
-    if isinstance(value, (int, float)):
-        return "number"
-    if isinstance(value, str):
-        return "string"
-    return "array" if isinstance(value, list) else "object"
 
 
 def check_json_patch(operations: Any) -> None:

@@ -8,10 +8,9 @@ import pytest
 
 from minikube_py.api.catalog import builtin_registry
 from minikube_py.api.conversion import from_storage, to_storage
-from minikube_py.apiserver.bootstrap import bootstrap
 from minikube_py.apiserver.listing import ListOptions
 from minikube_py.apiserver.storage import Storage
-from minikube_py.store import open_store
+from tests.clusters import bootstrapped_storage
 
 REGISTRY = builtin_registry()
 HPA1 = REGISTRY.get("autoscaling", "v1", "horizontalpodautoscalers")
@@ -25,13 +24,8 @@ TARGET = {"apiVersion": "apps/v1", "kind": "Deployment", "name": "web"}
 
 @pytest.fixture
 async def storage() -> AsyncIterator[Storage]:
-    store = await open_store("sqlite://")
-    try:
-        storage = Storage(store, REGISTRY)
-        await bootstrap(storage, host="127.0.0.1", port=8443)
+    async with bootstrapped_storage(REGISTRY) as storage:
         yield storage
-    finally:
-        await store.close()
 
 
 async def test_an_hpa_written_as_v1_reads_as_v2_and_back(storage: Storage) -> None:

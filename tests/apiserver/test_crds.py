@@ -12,6 +12,7 @@ import pytest
 
 from minikube_py.api.errors import ApiError
 from minikube_py.client.protocol import GVR
+from tests.clusters import ephemeral_config
 
 if TYPE_CHECKING:
     from minikube_py.client import InProcessClient
@@ -82,15 +83,9 @@ def crontab(name: str, **spec: Any) -> dict[str, Any]:
 
 @pytest.fixture
 async def cluster(tmp_path: Path) -> AsyncIterator[RunningCluster]:
-    from minikube_py.cluster import ClusterConfig, running_cluster
+    from minikube_py.cluster import running_cluster
 
-    config = ClusterConfig(
-        state_dir=tmp_path,
-        port=0,
-        address="127.0.0.1",
-        store_url="sqlite://",
-        kubeconfig=tmp_path / "kubeconfig",
-    )
+    config = ephemeral_config(tmp_path)
     async with running_cluster(config) as running:
         yield running
 

@@ -14,7 +14,8 @@ import pytest
 from minikube_py.api.errors import ApiError
 from minikube_py.apiserver.objects import json_patch
 from minikube_py.apiserver.pki import Pki, client_ssl_context
-from minikube_py.cluster import ClusterConfig, running_cluster
+from minikube_py.cluster import running_cluster
+from tests.clusters import ephemeral_config
 
 JSON_PATCH = "application/json-patch+json"
 MERGE = "application/merge-patch+json"
@@ -51,13 +52,7 @@ class Api:
 
 @pytest.fixture
 async def api(tmp_path: Path) -> AsyncIterator[Api]:
-    config = ClusterConfig(
-        state_dir=tmp_path,
-        port=0,
-        address="127.0.0.1",
-        store_url="sqlite://",
-        kubeconfig=tmp_path / "kubeconfig",
-    )
+    config = ephemeral_config(tmp_path)
     async with running_cluster(config) as cluster, aiohttp.ClientSession() as session:
         yield Api(session, cluster.url, client_ssl_context(Pki.at(tmp_path)))
 

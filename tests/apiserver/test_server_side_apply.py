@@ -12,9 +12,8 @@ import pytest
 from minikube_py.api import errors
 from minikube_py.api.catalog import builtin_registry
 from minikube_py.apiserver import applying, lastapplied, managedfields
-from minikube_py.apiserver.bootstrap import bootstrap
 from minikube_py.apiserver.storage import Storage
-from minikube_py.store import open_store
+from tests.clusters import bootstrapped_storage
 
 REGISTRY = builtin_registry()
 DEPLOY = REGISTRY.get("apps", "v1", "deployments")
@@ -24,13 +23,8 @@ assert DEPLOY and CM
 
 @pytest.fixture
 async def storage() -> AsyncIterator[Storage]:
-    store = await open_store("sqlite://")
-    try:
-        storage = Storage(store, REGISTRY)
-        await bootstrap(storage, host="127.0.0.1", port=8443)
+    async with bootstrapped_storage(REGISTRY) as storage:
         yield storage
-    finally:
-        await store.close()
 
 
 def config(replicas: int | None = 2, image: str = "nginx", **labels: str) -> dict[str, Any]:

@@ -8,10 +8,9 @@ import pytest
 
 from minikube_py.api import errors
 from minikube_py.api.catalog import builtin_registry
-from minikube_py.apiserver.bootstrap import bootstrap
 from minikube_py.apiserver.listing import ListOptions
 from minikube_py.apiserver.storage import Storage
-from minikube_py.store import open_store
+from tests.clusters import bootstrapped_storage
 
 REGISTRY = builtin_registry()
 CM = REGISTRY.get("", "v1", "configmaps")
@@ -23,13 +22,8 @@ assert CM and DEPLOY and SVC and NS
 
 @pytest.fixture
 async def storage() -> AsyncIterator[Storage]:
-    store = await open_store("sqlite://")
-    try:
-        storage = Storage(store, REGISTRY)
-        await bootstrap(storage, host="127.0.0.1", port=8443)
+    async with bootstrapped_storage(REGISTRY) as storage:
         yield storage
-    finally:
-        await store.close()
 
 
 def deployment(name: str = "web") -> dict[str, object]:

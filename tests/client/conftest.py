@@ -10,6 +10,7 @@ import pytest
 
 from minikube_py.client import Client, HttpClient
 from tests.client.helpers import in_process_client
+from tests.clusters import ephemeral_config
 
 if TYPE_CHECKING:
     from minikube_py.cluster import RunningCluster
@@ -17,15 +18,9 @@ if TYPE_CHECKING:
 
 @pytest.fixture
 async def cluster(tmp_path: Path) -> AsyncIterator[RunningCluster]:
-    from minikube_py.cluster import ClusterConfig, running_cluster
+    from minikube_py.cluster import running_cluster
 
-    config = ClusterConfig(
-        state_dir=tmp_path,
-        port=0,
-        address="127.0.0.1",
-        store_url="sqlite://",
-        kubeconfig=tmp_path / "kubeconfig",
-    )
+    config = ephemeral_config(tmp_path)
     async with running_cluster(config) as running:
         yield running
 

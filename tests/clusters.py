@@ -1,0 +1,39 @@
+"""Throwaway clusters and storages for tests that run the API server in-process.
+
+``ephemeral_config`` is a cluster on a free loopback port with an in-memory SQLite store and
+its state (PKI, kubeconfig) in the test's temporary directory; ``bootstrapped_storage`` is
+the API server's ``Storage`` alone, over an in-memory store, with the bootstrap objects.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+from minikube_py.api.registry import Registry
+from minikube_py.apiserver.bootstrap import bootstrap
+from minikube_py.apiserver.storage import Storage
+from minikube_py.cluster import ClusterConfig
+from minikube_py.store import open_store
+
+
+def ephemeral_config(tmp_path: Path) -> ClusterConfig:
+    return ClusterConfig(
+        state_dir=tmp_path,
+        port=0,
+        address="127.0.0.1",
+        store_url="sqlite://",
+        kubeconfig=tmp_path / "kubeconfig",
+    )
+
+
+@contextlib.asynccontextmanager
+async def bootstrapped_storage(registry: Registry) -> AsyncIterator[Storage]:
+    store = await open_store("sqlite://")
+    try:
+        storage = Storage(store, registry)
+        await bootstrap(storage, host="127.0.0.1", port=8443)
+        yield storage
+    finally:
+        await store.close()
