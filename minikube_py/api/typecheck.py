@@ -11,9 +11,9 @@ This module walks an object along its kind's OpenAPI schema (``schema.py``) and 
 sentence's ``json: …`` part for the first such value, or None. Go's rules, mirrored here:
 ``null`` fits every field; an integer field refuses fractions and numbers beyond its width
 (``number 1.5``); ``IntOrString`` takes a string or an int32, ``Quantity`` a string or a
-number, ``Time`` a string (their own decoders word those errors without a field path); the
-path names fields from the root without list indices or map keys, after the Go struct that
-holds the field.
+number, ``Time`` a string, ``[]byte`` a base64 string (their own decoders word those errors
+without a field path); the path names fields from the root without list indices or map keys,
+after the Go struct that holds the field.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from __future__ import annotations
 from typing import Any
 
 from minikube_py.api.schema import definition_name, resolve
+from minikube_py.api.validation import decode_base64
 
 _PREFIX = "#/$defs/"
 _INT_OR_STRING = "io.k8s.apimachinery.pkg.util.intstr.IntOrString"
@@ -117,6 +118,8 @@ def _compile(schema: dict[str, Any]) -> _Node:
     if kind == "array":
         items = schema.get("items")
         return ("list", _go_type(schema), items if isinstance(items, dict) else None)
+    if kind == "string" and schema.get("format") == "byte":
+        return ("bytes", _go_type(schema), None)
     if kind in ("string", "boolean", "integer", "number"):
         return (str(kind), _go_type(schema), None)
     return ("any", "", None)
@@ -146,6 +149,11 @@ def _check(schema: dict[str, Any], value: Any) -> None:
     elif what == "string":
         if not isinstance(value, str):
             raise _Mismatch(go_json_type(value), go_type)
+    elif what == "bytes":  # []byte travels as base64, decoded while the body is read
+        if not isinstance(value, str):
+            raise _Mismatch(go_json_type(value), go_type)
+        if (corrupt := decode_base64(value)[1]) is not None:
+            raise _Mismatch(corrupt, plain=True)
     elif what == "boolean":
         if not isinstance(value, bool):
             raise _Mismatch(go_json_type(value), go_type)
