@@ -2,34 +2,18 @@
 
 The messages checked here are the ones a 1.32 API server sends (apiserver's
 ``fieldmanager/internal/conflict.go``); kubectl prints them after ``error:`` and adds its own
-advice. The last test is a quick check that every website example applies server-side (the
-official corpus test, ``test_conformance_corpus.py``, compares each outcome with upstream's).
+advice. Every website example is applied server-side by ``test_conformance_corpus.py``.
 """
 
 from __future__ import annotations
 
 import contextlib
 import json
-import os
-from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 from typing import Any
 
 import yaml
 
-from tests.e2e.conftest import ROOT, Kubectl
-
-CORPUS = Path(
-    os.environ.get("MINIKUBE_PY_CORPUS", ROOT.parent / "shared/conformance/website-examples")
-)
-# Rejected by a 1.32 cluster too: a removed API version, a document without apiVersion, and a
-# Secret whose data is not base64.
-REJECTED = {
-    "application/job/cronjob.yaml",
-    "pods/inject/pod-single-secret-env-variable.yaml",
-    "secret/tls-auth-secret.yaml",
-}
-CLUSTER_SCOPED = {"Namespace", "PersistentVolume", "IngressClass"}
+from tests.e2e.conftest import Kubectl
 
 
 def deployment(name: str, *, replicas: int | None = 2, image: str = "nginx:1.25") -> str:
@@ -188,59 +172,6 @@ def test_managed_fields_of_kubectl_commands(kubectl: Kubectl, unique: Any) -> No
         assert "managedFields" not in kubectl.out("get", "deploy", name, "-o", "yaml")
     finally:
         kubectl.run("delete", "deploy", name, "--wait=false", check=False)
-
-
-def test_quick_check_every_website_example_applies_server_side(
-    kubectl: Kubectl, unique: Any
-) -> None:
-    """Every example applies with ``--server-side`` and a re-apply changes no resourceVersion.
-
-    Files confined to their fresh namespace run four at a time; those that reach outside it
-    (a namespace of their own, cluster-scoped kinds) run one by one and are deleted after.
-    """
-    files = sorted(CORPUS.rglob("*.yaml"))
-    assert len(files) == 83, "the corpus is incomplete"
-    alone, outside = [], []
-    for path in files:
-        docs = [doc for doc in yaml.safe_load_all(path.read_text()) if isinstance(doc, dict)]
-        pinned = {doc.get("metadata", {}).get("namespace") for doc in docs} - {None}
-        leaves = bool(pinned) or bool({doc.get("kind") for doc in docs} & CLUSTER_SCOPED)
-        (outside if leaves else alone).append((path, min(pinned) if pinned else None, leaves))
-
-    def check(item: tuple[Path, str | None, bool]) -> str | None:
-        path, pinned, leaves = item
-        relative = str(path.relative_to(CORPUS))
-        namespace = pinned or unique("ssa-ex")
-        kubectl.run("create", "namespace", namespace, check=False)  # may exist: kube-system
-        args = ("apply", "--server-side", "-n", namespace, "-f", str(path), "-o", "json")
-        try:
-            first = kubectl.run(*args, check=False)
-            if relative in REJECTED:
-                return (
-                    f"{relative}: accepted, but 1.32 refuses it" if not first.returncode else None
-                )
-            if first.returncode != 0:
-                return f"{relative}: {first.stderr.strip()}"
-            second = kubectl.run(*args, check=False)
-            if second.returncode != 0 or versions(first.stdout) != versions(second.stdout):
-                return f"{relative}: re-applying changed it: {second.stdout or second.stderr}"
-            return None
-        finally:
-            if leaves:  # the corpus test applies these files too; leave nothing behind
-                kubectl.run("delete", "-n", namespace, "-f", str(path), "--wait=false", check=False)
-
-    with ThreadPoolExecutor(4) as pool:
-        problems = list(pool.map(check, alone))
-    problems += [check(item) for item in outside]
-    found = [problem for problem in problems if problem]
-    assert not found, "\n".join(found)
-
-
-def versions(output: str) -> list[str]:
-    """The resourceVersions of what ``kubectl apply -o json`` printed (one object or a List)."""
-    printed = json.loads(output)
-    items = printed["items"] if printed.get("kind") == "List" else [printed]
-    return [item["metadata"]["resourceVersion"] for item in items]
 
 
 def test_apply_through_the_python_client(api_client: Any, unique: Any) -> None:
