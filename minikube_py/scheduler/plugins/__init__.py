@@ -1,0 +1,45 @@
+"""Scheduler plugins, one a module, named and worded as kube-scheduler's in-tree plugins.
+
+``default_profile()`` assembles them as upstream's default profile does: the filters in
+upstream's order and the scorers with upstream's default weights.
+"""
+
+from __future__ import annotations
+
+from ..framework import Profile
+from .nodeaffinity import NodeAffinity
+from .nodename import NodeName
+from .nodeports import NodePorts
+from .noderesources import BalancedAllocation, NodeResourcesFit
+from .nodeunschedulable import NodeUnschedulable
+from .selectorspread import SelectorSpread
+from .tainttoleration import TaintToleration
+
+
+def default_profile() -> Profile:
+    affinity = NodeAffinity()
+    taints = TaintToleration()
+    fit = NodeResourcesFit()
+    return Profile(
+        filters=[NodeUnschedulable(), NodeName(), taints, affinity, NodePorts(), fit],
+        scores=[
+            (taints, 3),
+            (affinity, 2),
+            (fit, 1),
+            (BalancedAllocation(), 1),
+            (SelectorSpread(), 2),
+        ],
+    )
+
+
+__all__ = [
+    "BalancedAllocation",
+    "NodeAffinity",
+    "NodeName",
+    "NodePorts",
+    "NodeResourcesFit",
+    "NodeUnschedulable",
+    "SelectorSpread",
+    "TaintToleration",
+    "default_profile",
+]

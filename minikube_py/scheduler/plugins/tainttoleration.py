@@ -1,0 +1,73 @@
+"""TaintToleration: a node's taints repel pods that do not tolerate them.
+
+A taint is ``key=value:effect``. ``NoSchedule`` and ``NoExecute`` taints are hard: a pod
+lacking a matching toleration is filtered out, and the reason names the first such taint as
+upstream does (``node(s) had untolerated taint {dedicated: gpu}``). ``PreferNoSchedule`` is
+soft: the score counts untolerated ones and normalizes reversed, so fewer is better.
+"""
+
+from __future__ import annotations
+
+from ..framework import (
+    SUCCESS,
+    CycleState,
+    NodeInfo,
+    Object,
+    Status,
+    normalize_to_max,
+    unschedulable,
+)
+from ..resources import tolerates
+
+NAME = "TaintToleration"
+HARD = ("NoSchedule", "NoExecute")
+_SOFT_KEY = "TaintToleration.softTolerations"
+
+
+def _taints(node: NodeInfo) -> list[Object]:
+    return list((node.node.get("spec") or {}).get("taints") or [])
+
+
+def _tolerations(pod: Object) -> list[Object]:
+    return list((pod.get("spec") or {}).get("tolerations") or [])
+
+
+class TaintToleration:
+    name = NAME
+
+    def filter(self, state: CycleState, pod: Object, node: NodeInfo) -> Status:
+        tolerations = _tolerations(pod)
+        for taint in _taints(node):
+            if taint.get("effect") not in HARD:
+                continue
+            if not any(tolerates(t, taint) for t in tolerations):
+                reason = (
+                    f"node(s) had untolerated taint {{{taint.get('key', '')}: "
+                    f"{taint.get('value', '')}}}"
+                )
+                return unschedulable(NAME, reason, unresolvable=True)
+        return SUCCESS
+
+    def pre_score(self, state: CycleState, pod: Object) -> bool:
+        # Only tolerations that could apply to PreferNoSchedule count, as upstream filters.
+        state.data[_SOFT_KEY] = [
+            t for t in _tolerations(pod) if (t.get("effect") or "") in ("", "PreferNoSchedule")
+        ]
+        return True
+
+    def score(self, state: CycleState, pod: Object, node: NodeInfo) -> int:
+        taints = _taints(node)
+        if not taints:
+            return 0
+        if _SOFT_KEY not in state.data:
+            self.pre_score(state, pod)
+        soft: list[Object] = state.data[_SOFT_KEY]
+        return sum(
+            1
+            for taint in taints
+            if taint.get("effect") == "PreferNoSchedule"
+            and not any(tolerates(t, taint) for t in soft)
+        )
+
+    def normalize(self, state: CycleState, pod: Object, scores: dict[str, int]) -> None:
+        normalize_to_max(scores, reverse=True)
