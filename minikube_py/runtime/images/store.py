@@ -1,0 +1,171 @@
+"""The local image store: content-addressed image roots, OCI-style configs and a tag index.
+
+An image is a file tree (its root) plus a config naming how to run it: ``Entrypoint``, ``Cmd``,
+``Env``, ``WorkingDir`` and ``ExposedPorts``, as the OCI image config spells them. Its id is the
+``sha256:`` of that content, so the same content is stored once and a changed image gets a new
+id. Layout under the store directory::
+
+    images/<hex>/rootfs/...     the image's files (never modified by containers)
+    images/<hex>/config.json    the config
+    tags.json                   {"docker.io/library/nginx:latest": "sha256:<hex>", ...}
+
+Built-in images are materialised lazily on first use: their programs are small Python scripts
+(``builtin/``) copied into the root and run with the host interpreter. Materialising is cached
+per store, so a pod start costs a dictionary lookup after the first time.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .builtin import hello_app, pause
+from .references import ImageNotFound, parse, resolve_builtin
+
+
+@dataclass(frozen=True)
+class Image:
+    """One stored image: its id, root directory and config."""
+
+    id: str
+    root: Path
+    config: dict[str, Any]
+
+
+def _script(module_file: str | None) -> bytes:
+    assert module_file is not None
+    return Path(module_file).read_bytes()
+
+
+def _builtin(name: str) -> tuple[dict[str, bytes], dict[str, Any]]:
+    """The files and config of a built-in image (only those whose programs exist so far)."""
+    env = ["PATH=/usr/local/bin:/usr/bin:/bin"]
+    if name == "pause":
+        return {"pause": _script(pause.__file__)}, {
+            "Entrypoint": [sys.executable, "/pause"],
+            "Cmd": [],
+            "Env": env,
+            "WorkingDir": "/",
+            "ExposedPorts": {},
+        }
+    if name == "hello-app":
+        return {"app/hello-app": _script(hello_app.__file__)}, {
+            "Entrypoint": [sys.executable, "/app/hello-app"],
+            "Cmd": [],
+            "Env": [*env, "PORT=8080"],
+            "WorkingDir": "/app",
+            "ExposedPorts": {"8080/tcp": {}},
+        }
+    if name == "python":
+        return {}, {
+            "Entrypoint": [],
+            "Cmd": [sys.executable],
+            "Env": env,
+            "WorkingDir": "/",
+            "ExposedPorts": {},
+        }
+    raise ImageNotFound(name)
+
+
+def content_id(files: dict[str, bytes], config: dict[str, Any]) -> str:
+    """``sha256:`` over the sorted files and the canonical config: equal content, equal id."""
+    digest = hashlib.sha256()
+    for path in sorted(files):
+        digest.update(path.encode() + b"\0" + hashlib.sha256(files[path]).digest())
+    digest.update(json.dumps(config, sort_keys=True).encode())
+    return f"sha256:{digest.hexdigest()}"
+
+
+class ImageStore:
+    """Images under one directory; see the module docstring for the layout."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+        self._cache: dict[str, Image] = {}
+
+    def _tags(self) -> dict[str, str]:
+        path = self.directory / "tags.json"
+        return dict(json.loads(path.read_text())) if path.exists() else {}
+
+    def _write_tags(self, tags: dict[str, str]) -> None:
+        self.directory.mkdir(parents=True, exist_ok=True)
+        temporary = self.directory / "tags.json.tmp"
+        temporary.write_text(json.dumps(tags, indent=1, sort_keys=True))
+        os.replace(temporary, self.directory / "tags.json")  # readers never see half a file
+
+    def _load(self, image_id: str) -> Image:
+        folder = self.directory / "images" / image_id.removeprefix("sha256:")
+        config = json.loads((folder / "config.json").read_text())
+        return Image(image_id, folder / "rootfs", config)
+
+    def add(self, reference: str, files: dict[str, bytes], config: dict[str, Any]) -> Image:
+        """Store an image's files and config (once per content) and tag it ``reference``."""
+        image_id = content_id(files, config)
+        folder = self.directory / "images" / image_id.removeprefix("sha256:")
+        if not folder.exists():
+            # Build beside the final place and rename, so a crash never leaves half an image.
+            (self.directory / "images").mkdir(parents=True, exist_ok=True)
+            staging = Path(tempfile.mkdtemp(dir=self.directory / "images"))
+            for relative, data in files.items():
+                target = staging / "rootfs" / relative
+                target.parent.mkdir(parents=True, exist_ok=True)
+                target.write_bytes(data)
+                target.chmod(0o755)
+            (staging / "rootfs").mkdir(exist_ok=True)
+            (staging / "config.json").write_text(json.dumps(config, indent=1, sort_keys=True))
+            try:
+                staging.rename(folder)
+            except OSError:  # someone else stored the same content first: theirs is equal
+                shutil.rmtree(staging)
+        tags = self._tags()
+        tags[str(parse(reference))] = image_id
+        self._write_tags(tags)
+        return self._load(image_id)
+
+    def get(self, reference: str) -> Image:
+        """The image ``reference`` names, materialising a built-in one on first use."""
+        key = str(parse(reference))
+        cached = self._cache.get(key)
+        if cached is not None:
+            return cached
+        image_id = self._tags().get(key)
+        if image_id is not None:
+            image = self._load(image_id)
+        else:
+            try:
+                files, config = _builtin(resolve_builtin(reference))
+            except ImageNotFound:
+                raise ImageNotFound(reference) from None  # name what the user asked for
+            image = self.add(reference, files, config)
+        self._cache[key] = image
+        return image
+
+    def inspect(self, reference: str) -> dict[str, Any]:
+        image = self.get(reference)
+        return {"Id": image.id, "RepoTags": self._names(image.id), "Config": image.config}
+
+    def _names(self, image_id: str) -> list[str]:
+        return sorted(name for name, tagged in self._tags().items() if tagged == image_id)
+
+    def list(self) -> list[tuple[str, str]]:
+        """(reference, image id) for every tag, sorted by reference."""
+        return sorted(self._tags().items())
+
+    def remove(self, reference: str) -> None:
+        """Untag ``reference``; delete the image's files once no tag names it."""
+        key = str(parse(reference))
+        tags = self._tags()
+        image_id = tags.pop(key, None)
+        if image_id is None:
+            raise ImageNotFound(reference)
+        self._write_tags(tags)
+        self._cache.pop(key, None)
+        if image_id not in tags.values():
+            shutil.rmtree(self.directory / "images" / image_id.removeprefix("sha256:"))
