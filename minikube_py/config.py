@@ -1,0 +1,90 @@
+"""The cluster's shape: its nodes and the simulated network's address plan.
+
+Real minikube gives node N the address 192.168.49.(N+1) and the pod range 10.244.(N-1).0/24;
+services get ClusterIPs from 10.96.0.0/12. minikube_py keeps the same shape on loopback, where
+all of 127.0.0.0/8 reaches this machine without root (see DESIGN.md's table):
+
+    node addresses   127.49.0.2, 127.49.0.3, …      (the API server listens on the first)
+    pod addresses    127.244.N.0/24 for node N (0-based), pods from .2 upwards
+    ClusterIPs       127.96.0.0/16 (``kubernetes`` = .1, DNS = .10)
+
+Nodes are named as minikube names them: the profile name for the first, then
+``<profile>-m02``, ``<profile>-m03`` …. Every component reads these records instead of
+computing addresses itself, so a later profile with a different block changes one place.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+
+import attrs
+
+MAX_NODES = 250  # one /24 of node addresses, and one pod /24 per node in a /16
+
+
+@attrs.frozen
+class NetworkPlan:
+    """Address blocks of one cluster (a profile); several profiles take disjoint blocks."""
+
+    node_block: str = "127.49.0.0/24"
+    pod_block: str = "127.244.0.0/16"
+    service_block: str = "127.96.0.0/16"
+
+    def node_address(self, index: int) -> str:
+        """The address of node ``index`` (0-based): .2, .3, … as minikube's."""
+        return str(ipaddress.ip_network(self.node_block)[index + 2])
+
+    def pod_cidr(self, index: int) -> str:
+        """The /24 pod range of node ``index``."""
+        block = ipaddress.ip_network(self.pod_block)
+        return str(list(block.subnets(new_prefix=24))[index]) if index < 256 else ""
+
+
+def node_name(profile: str, index: int) -> str:
+    """``minikube``, ``minikube-m02``, ``minikube-m03`` … for ``profile`` ``minikube``."""
+    return profile if index == 0 else f"{profile}-m{index + 1:02d}"
+
+
+@attrs.frozen
+class NodeConfig:
+    """One node: its name, address and pod range, and what it offers to pods.
+
+    ``cpu`` and ``memory`` are Kubernetes quantities (``"2"``, ``"4Gi"``); ``None`` means the
+    machine's own (psutil), as a real kubelet reports the host it runs on.
+    """
+
+    name: str
+    address: str
+    pod_cidr: str
+    control_plane: bool = False
+    cpu: str | None = None
+    memory: str | None = None
+    pods: int = 110
+    ephemeral_storage: str | None = None
+    labels: dict[str, str] = attrs.field(factory=dict)
+    taints: tuple[dict[str, str], ...] = ()
+
+
+def plan_nodes(
+    profile: str,
+    count: int,
+    *,
+    network: NetworkPlan | None = None,
+    cpu: str | None = None,
+    memory: str | None = None,
+) -> list[NodeConfig]:
+    """The ``count`` nodes of a profile, the first one the control plane."""
+    if not 1 <= count <= MAX_NODES:
+        raise ValueError(f"a cluster has between 1 and {MAX_NODES} nodes, not {count}")
+    network = network or NetworkPlan()
+    return [
+        NodeConfig(
+            name=node_name(profile, index),
+            address=network.node_address(index),
+            pod_cidr=network.pod_cidr(index),
+            control_plane=index == 0,
+            cpu=cpu,
+            memory=memory,
+        )
+        for index in range(count)
+    ]
