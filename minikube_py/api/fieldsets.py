@@ -194,22 +194,54 @@ def applied_set(node: Schema, obj: Any) -> set[Path]:
     return {path for path, _value, leaf in walk(node, obj) if leaf or _is_element(path)}
 
 
-def nodes(node: Schema, obj: Any) -> dict[Path, tuple[Any, bool]]:
-    """Every node of ``obj`` by path, with its value and whether it is a leaf."""
-    return {path: (value, leaf) for path, value, leaf in walk(node, obj)}
+def nodes(node: Schema, obj: Any, path: Path = ()) -> dict[Path, tuple[Any, bool]]:
+    """Every node below ``obj`` by path, with its value and whether it is a leaf."""
+    return {here: (value, leaf) for here, value, leaf in walk(node, obj, path)}
 
 
-def compare(node: Schema, old: Any, new: Any) -> tuple[set[Path], set[Path], set[Path]]:
-    """``(added, modified, removed)`` paths going from ``old`` to ``new``."""
-    before, after = nodes(node, old), nodes(node, new)
-    added = set(after) - set(before)
-    removed = set(before) - set(after)
-    modified = {
-        path
-        for path, (value, leaf) in after.items()
-        if path in before and (leaf or before[path][1]) and before[path][0] != value
-    }
-    return added, modified, removed
+Changes = tuple[set[Path], set[Path], set[Path]]
+
+
+def compare(node: Schema, old: Any, new: Any) -> Changes:
+    """``(added, modified, removed)`` paths going from ``old`` to ``new``.
+
+    Both objects are walked together and equal parts are skipped whole, so an update that
+    changes one field costs about as much as that field, not as the object.
+    """
+    changes: Changes = (set(), set(), set())
+    _compare_into(node, old, new, (), changes)
+    return changes
+
+
+def _compare_into(node: Schema, old: Any, new: Any, path: Path, changes: Changes) -> None:
+    added, modified, removed = changes
+    if not (isinstance(old, dict) and isinstance(new, dict)) or atomic_map(node):
+        # Lists (whose element names depend on their items) and mixed kinds: compare the
+        # paths of the two subtrees.
+        before, after = nodes(node, old, path), nodes(node, new, path)
+        added.update(after.keys() - before.keys())
+        removed.update(before.keys() - after.keys())
+        modified.update(
+            here
+            for here, (value, leaf) in after.items()
+            if here in before and (leaf or before[here][1]) and before[here][0] != value
+        )
+        return
+    for key in old.keys() | new.keys():
+        if key in old and key in new and old[key] == new[key]:
+            continue  # equal: no path below it changed
+        here = (*path, f"f:{key}")
+        sub_schema = child(node, key)
+        if key not in old:
+            added.add(here)
+            added.update(nodes(sub_schema, new[key], here))
+        elif key not in new:
+            removed.add(here)
+            removed.update(nodes(sub_schema, old[key], here))
+        else:
+            if _is_leaf(sub_schema, old[key]) or _is_leaf(sub_schema, new[key]):
+                modified.add(here)
+            _compare_into(sub_schema, old[key], new[key], here, changes)
 
 
 def _is_element(path: Path) -> bool:

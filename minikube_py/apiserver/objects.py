@@ -43,6 +43,34 @@ def read(rt: ResourceType, kv: KeyValue) -> Object:
     return from_storage(rt, from_kv(kv))
 
 
+class RecentWrites:
+    """The stored bytes and revision of the objects this server wrote last, newest kept.
+
+    An update starts from the current object; reading it back from the store costs a thread
+    hop and a query per PATCH. What this server itself just wrote is usually still current, and
+    when it is not (another API server process wrote since), the compare-and-swap on its
+    revision fails and the update reads the store after all — so a stale entry costs a retry,
+    never a lost write. Bytes, not dicts, so no caller can change a remembered object.
+    """
+
+    def __init__(self, capacity: int = 4096) -> None:
+        self._capacity = capacity
+        self._entries: dict[str, tuple[bytes, int]] = {}
+
+    def remember(self, key: str, value: bytes, revision: int) -> None:
+        self._entries.pop(key, None)  # re-insert: dicts keep insertion order, oldest first
+        self._entries[key] = (value, revision)
+        if len(self._entries) > self._capacity:
+            del self._entries[next(iter(self._entries))]
+
+    def forget(self, key: str) -> None:
+        self._entries.pop(key, None)
+
+    def read(self, rt: ResourceType, key: str) -> Object | None:
+        entry = self._entries.get(key)
+        return None if entry is None else from_storage(rt, decode(*entry))
+
+
 def write(rt: ResourceType, obj: Object) -> bytes:
     """``obj`` (in ``rt``'s version) as the store keeps it."""
     return encode(to_storage(rt, obj))

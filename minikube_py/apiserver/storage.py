@@ -28,6 +28,7 @@ from minikube_py.apiserver.listing import Lister, ListOptions
 from minikube_py.apiserver.namespaces import NamespaceLifecycle
 from minikube_py.apiserver.objects import (
     Object,
+    RecentWrites,
     key,
     meta,
     read,
@@ -55,6 +56,7 @@ class Storage:
         self._services = registry.get("", "v1", "services")
         self.allocator = ServiceAllocator(self._all_services)
         self.namespaces = NamespaceLifecycle(self)
+        self.recent = RecentWrites()
 
     def track_namespaces(self, cache: WatchCache) -> None:
         self.namespaces.track(cache)
@@ -95,7 +97,9 @@ class Storage:
             if dry_run:
                 return obj
             try:
-                kv = await self.store.create(key(rt, namespace, name), _sized(rt, obj))
+                k, value = key(rt, namespace, name), _sized(rt, obj)
+                kv = await self.store.create(k, value)
+                self.recent.remember(k, value, kv.mod_revision)
                 return stamped(obj, kv.mod_revision)
             except AlreadyExists:
                 raise errors.already_exists(rt, name) from None
@@ -182,8 +186,12 @@ class Storage:
         manager: str | None = managedfields.DEFAULT_MANAGER,
     ) -> Object:
         k = key(rt, namespace, name)
-        for _attempt in range(_PATCH_RETRIES):
-            old = await self.get(rt, namespace, name)
+        for attempt in range(_PATCH_RETRIES):
+            # First try what this server wrote last; the compare-and-swap below catches it
+            # being stale, and every retry reads the store.
+            old = self.recent.read(rt, k) if attempt == 0 else None
+            remembered = old is not None
+            old = old or await self.get(rt, namespace, name)
             revision = int(old["metadata"]["resourceVersion"])
             new = change(copy.deepcopy(old))
             if patched:
@@ -192,6 +200,8 @@ class Storage:
                 if expected == old["metadata"]["resourceVersion"]:
                     expected = None
             if expected is not None and expected != str(revision):
+                if remembered:
+                    continue
                 raise errors.conflict(rt, name, errors.STALE)
             new = admission.prepare_update(
                 rt, new, old, namespace=namespace, subresource=subresource, validate=validate
@@ -208,10 +218,13 @@ class Storage:
                 if metadata.get("deletionTimestamp") and not metadata.get("finalizers"):
                     return await self._remove(rt, namespace, name, revision)
                 try:
-                    kv = await self.store.update(k, _sized(rt, new), expected_revision=revision)
+                    value = _sized(rt, new)
+                    kv = await self.store.update(k, value, expected_revision=revision)
+                    self.recent.remember(k, value, kv.mod_revision)
                     return stamped(new, kv.mod_revision)
                 except Conflict:
-                    if expected is not None:
+                    self.recent.forget(k)
+                    if expected is not None and not remembered:
                         raise errors.conflict(rt, name, errors.STALE) from None
                 except NotFound:
                     raise errors.not_found(rt, name) from None
@@ -266,6 +279,7 @@ class Storage:
             if dry_run:
                 return marked
             revision = int(metadata["resourceVersion"])
+            self.recent.forget(key(rt, namespace, name))
             try:
                 kv = await self.store.update(
                     key(rt, namespace, name), write(rt, marked), expected_revision=revision
@@ -289,6 +303,7 @@ class Storage:
     async def _remove(
         self, rt: ResourceType, namespace: str | None, name: str, revision: int
     ) -> Object:
+        self.recent.forget(key(rt, namespace, name))
         try:
             kv = await self.store.delete(key(rt, namespace, name), expected_revision=revision)
         except NotFound:

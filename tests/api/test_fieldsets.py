@@ -6,6 +6,8 @@ from typing import Any
 
 import attrs
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from minikube_py.api import fieldsets
 from minikube_py.api.catalog import builtin_registry
@@ -145,3 +147,46 @@ def test_undeclared_fields() -> None:
         ("f:spec", "f:containers", 'k:{"name":"web"}', "f:colour"),
         ("f:extra",),
     ]
+
+
+def _compare_whole(node: Any, old: Any, new: Any) -> tuple[set[Any], set[Any], set[Any]]:
+    """The definition ``compare`` must agree with: every node of both objects, diffed."""
+    before, after = fieldsets.nodes(node, old), fieldsets.nodes(node, new)
+    modified = {
+        path
+        for path, (value, leaf) in after.items()
+        if path in before and (leaf or before[path][1]) and before[path][0] != value
+    }
+    return set(after) - set(before), modified, set(before) - set(after)
+
+
+_scalars = st.one_of(st.none(), st.booleans(), st.integers(-2, 2), st.sampled_from(["a", "b"]))
+_values = st.recursive(
+    _scalars,
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=3),
+        st.dictionaries(st.sampled_from(["name", "image", "a", "b"]), inner, max_size=3),
+    ),
+    max_leaves=8,
+)
+_containers = st.lists(
+    st.fixed_dictionaries(
+        {"name": st.sampled_from(["web", "db"])},
+        optional={"image": _scalars, "args": st.lists(_scalars, max_size=2), "extra": _values},
+    ),
+    max_size=3,
+)
+_pods = st.fixed_dictionaries(
+    {"metadata": st.fixed_dictionaries({}, optional={"labels": _values, "name": _scalars})},
+    optional={
+        "spec": st.fixed_dictionaries({}, optional={"containers": _containers}),
+        "x": _values,
+    },
+)
+
+
+@given(old=_pods, new=_pods)
+@settings(max_examples=300, deadline=None)
+def test_compare_skipping_equal_parts_agrees_with_diffing_every_node(old: Any, new: Any) -> None:
+    node = fieldsets.root_schema(POD)
+    assert fieldsets.compare(node, old, new) == _compare_whole(node, old, new)
