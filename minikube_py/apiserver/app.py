@@ -9,18 +9,19 @@ callers may only read ``/version`` and the health endpoints). Then the path deci
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from aiohttp import web
 
 from minikube_py.api import errors
 from minikube_py.api.registry import Registry
-from minikube_py.apiserver import discovery, openapi, routing
+from minikube_py.apiserver import discovery, kubelets, openapi, podexec, podlogs, routing
 from minikube_py.apiserver.authn import ANONYMOUS, Authenticator, UserInfo, is_public
 from minikube_py.apiserver.decoding import MAX_BODY_BYTES
 from minikube_py.apiserver.handlers import ResourceHandler, reply
 from minikube_py.logs import get_logger
+from minikube_py.runtime.protocol import NodeStreams
 
 _log = get_logger("apiserver")
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -35,7 +36,10 @@ def make_app(
     authenticator: Authenticator,
     *,
     server_address: Callable[[], str],
+    node_streams: Mapping[str, NodeStreams] | None = None,
 ) -> web.Application:
+    streams: Mapping[str, NodeStreams] = {} if node_streams is None else node_streams
+
     @web.middleware
     async def statuses(request: web.Request, handler: Handler) -> web.StreamResponse:
         try:
@@ -80,12 +84,19 @@ def make_app(
         target = routing.parse(registry, path)
         if target is None:
             raise errors.path_not_found()
+        if target.rt.group == "" and target.rt.plural == "pods":  # streamed from the kubelet
+            if target.subresource == "log" and request.method == "GET":
+                return await podlogs.serve_log(resources.storage, streams, request, target)
+            if target.subresource in ("exec", "attach") and request.method in ("GET", "POST"):
+                return await podexec.serve_stream(resources.storage, streams, request, target)
         return await resources.handle(request, target)
 
     app = web.Application(
         client_max_size=MAX_BODY_BYTES,
         middlewares=[statuses, authentication],
     )
+    app[kubelets.ACTIVE] = set()
+    app.on_shutdown.append(kubelets.end_streams)
     app.router.add_route("*", "/{tail:.*}", dispatch)
     return app
 

@@ -9,6 +9,7 @@ clusters on one machine.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Mapping
 
 from aiohttp import web
 
@@ -26,6 +27,7 @@ from minikube_py.apiserver.tokens import TokenIssuer
 from minikube_py.apiserver.watchcache import WatchCache
 from minikube_py.client.inprocess import InProcessClient
 from minikube_py.logs import get_logger
+from minikube_py.runtime.protocol import NodeStreams
 from minikube_py.store import Store
 
 _log = get_logger("apiserver")
@@ -43,6 +45,7 @@ class ApiServer:
         authenticator: Authenticator | None = None,
         watch_cache_capacity: int = 10_000,
         tokens: TokenIssuer | None = None,
+        node_streams: Mapping[str, NodeStreams] | None = None,
     ) -> None:
         self.host = host
         self.port = port
@@ -56,6 +59,9 @@ class ApiServer:
         self._pki = pki
         self._runner: web.AppRunner | None = None
         self.crds = CrdController(self.storage)
+        # {node name: its kubelet's streams} for pods/log, exec, attach; the cluster may add
+        # nodes to its mapping while the server runs
+        self.node_streams: Mapping[str, NodeStreams] = {} if node_streams is None else node_streams
 
     @property
     def url(self) -> str:
@@ -73,6 +79,7 @@ class ApiServer:
             self.registry,
             self.authenticator,
             server_address=lambda: f"{self.host}:{self.port}",
+            node_streams=self.node_streams,
         )
         self._runner = web.AppRunner(
             app,
