@@ -45,6 +45,11 @@ def test_parse_rejects_malformed(text: str) -> None:
         ("registry.k8s.io/pause:3.10", "pause"),
         ("busybox:1.36", "busybox"),
         ("python:3.11-slim", "python"),
+        ("busybox:1.28", "busybox"),
+        ("k8s.gcr.io/echoserver:1.10", "echoserver"),
+        ("jmalloc/echo-server", "echo-server"),
+        ("docker.io/library/nginx:latest", "nginx"),
+        ("gcr.io/google-samples/kubernetes-bootcamp:v1", "kubernetes-bootcamp"),
     ],
 )
 def test_resolve_builtin_ignores_tag(text: str, builtin: str) -> None:

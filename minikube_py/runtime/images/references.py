@@ -16,25 +16,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from .builtin.catalog import REPOSITORIES
+
 DEFAULT_REGISTRY = "docker.io"
 DEFAULT_TAG = "latest"
 
-# Repository (registry/path, no tag) → built-in image name.
-BUILTIN: dict[str, str] = {
-    "docker.io/library/pause": "pause",
-    "registry.k8s.io/pause": "pause",
-    "k8s.gcr.io/pause": "pause",
-    "docker.io/library/busybox": "busybox",
-    "docker.io/library/nginx": "nginx",
-    "docker.io/library/python": "python",
-    "docker.io/kicbase/echo-server": "echo-server",
-    "registry.k8s.io/echoserver": "echoserver",
-    "k8s.gcr.io/echoserver": "echoserver",
-    "docker.io/hashicorp/http-echo": "http-echo",
-    "gcr.io/google-samples/hello-app": "hello-app",
-    "us-docker.pkg.dev/google-samples/containers/gke/hello-app": "hello-app",
-    "docker.io/library/redis": "redis",
-}
+# Repository (registry/path, no tag) → built-in image name; each catalogue entry lists its own.
+BUILTIN: dict[str, str] = REPOSITORIES
 
 
 class ImageNotFound(LookupError):

@@ -9,6 +9,9 @@ id. Layout under the store directory::
     images/<hex>/config.json    the config
     tags.json                   {"docker.io/library/nginx:latest": "sha256:<hex>", ...}
 
+A file path ending in ``/`` stands for an empty directory (an image's ``/tmp``); the
+``WorkingDir`` is created as Docker creates it.
+
 Built-in images are materialised lazily on first use: their programs are small Python scripts
 (``builtin/``) copied into the root and run with the host interpreter. Materialising is cached
 per store, so a pod start costs a dictionary lookup after the first time.
@@ -20,13 +23,12 @@ import hashlib
 import json
 import os
 import shutil
-import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .builtin import hello_app, pause
+from .builtin.catalog import CATALOG
 from .references import ImageNotFound, parse, resolve_builtin
 
 
@@ -39,39 +41,12 @@ class Image:
     config: dict[str, Any]
 
 
-def _script(module_file: str | None) -> bytes:
-    assert module_file is not None
-    return Path(module_file).read_bytes()
-
-
-def _builtin(name: str) -> tuple[dict[str, bytes], dict[str, Any]]:
-    """The files and config of a built-in image (only those whose programs exist so far)."""
-    env = ["PATH=/usr/local/bin:/usr/bin:/bin"]
-    if name == "pause":
-        return {"pause": _script(pause.__file__)}, {
-            "Entrypoint": [sys.executable, "/pause"],
-            "Cmd": [],
-            "Env": env,
-            "WorkingDir": "/",
-            "ExposedPorts": {},
-        }
-    if name == "hello-app":
-        return {"app/hello-app": _script(hello_app.__file__)}, {
-            "Entrypoint": [sys.executable, "/app/hello-app"],
-            "Cmd": [],
-            "Env": [*env, "PORT=8080"],
-            "WorkingDir": "/app",
-            "ExposedPorts": {"8080/tcp": {}},
-        }
-    if name == "python":
-        return {}, {
-            "Entrypoint": [],
-            "Cmd": [sys.executable],
-            "Env": env,
-            "WorkingDir": "/",
-            "ExposedPorts": {},
-        }
-    raise ImageNotFound(name)
+def _builtin(name: str, tag: str) -> tuple[dict[str, bytes], dict[str, Any]]:
+    """The files and config of the built-in image ``name`` at ``tag`` (``builtin.catalog``)."""
+    image = CATALOG.get(name)
+    if image is None:
+        raise ImageNotFound(name)
+    return image.files(), image.config(tag)
 
 
 def content_id(files: dict[str, bytes], config: dict[str, Any]) -> str:
@@ -115,10 +90,16 @@ class ImageStore:
             staging = Path(tempfile.mkdtemp(dir=self.directory / "images"))
             for relative, data in files.items():
                 target = staging / "rootfs" / relative
+                if relative.endswith("/"):  # an empty directory, like an image's /tmp
+                    target.mkdir(parents=True, exist_ok=True)
+                    continue
                 target.parent.mkdir(parents=True, exist_ok=True)
                 target.write_bytes(data)
                 target.chmod(0o755)
-            (staging / "rootfs").mkdir(exist_ok=True)
+            # Docker creates WORKDIR even when no file lives there (redis's /data).
+            (staging / "rootfs" / str(config.get("WorkingDir") or "/").lstrip("/")).mkdir(
+                parents=True, exist_ok=True
+            )
             (staging / "config.json").write_text(json.dumps(config, indent=1, sort_keys=True))
             try:
                 staging.rename(folder)
@@ -140,7 +121,7 @@ class ImageStore:
             image = self._load(image_id)
         else:
             try:
-                files, config = _builtin(resolve_builtin(reference))
+                files, config = _builtin(resolve_builtin(reference), parse(reference).tag)
             except ImageNotFound:
                 raise ImageNotFound(reference) from None  # name what the user asked for
             image = self.add(reference, files, config)

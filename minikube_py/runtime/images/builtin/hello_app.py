@@ -2,7 +2,8 @@
 
 The Kubernetes tutorials scale it up and curl its Service repeatedly; because every answer names
 the pod that served it (``$HOSTNAME``), the spread across replicas is visible. It listens on
-``$POD_IP`` (127.0.0.1 when absent) and ``$PORT`` (8080), and exits 0 on SIGTERM.
+``$POD_IP`` (127.0.0.1 when absent) and ``$PORT`` (8080), and exits 0 on SIGTERM. Its version is
+``$VERSION`` (the image derives it from its tag: ``hello-app:2.0`` answers ``Version: 2.0.0``).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import sys
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-VERSION = "1.0.0"
+VERSION = os.environ.get("VERSION") or "1.0.0"  # the image sets it from its tag
 
 
 class Hello(BaseHTTPRequestHandler):
