@@ -35,6 +35,8 @@ def test_kicbase_echo_server_echoes_the_request(containers: Containers) -> None:
         "Accept: */*\nAccept-Encoding: identity\nContent-Length: 2\nUser-Agent: curl/8.5.0\n"
         "\nhi"
     )
+    # A server logs a request after answering it: wait for the line, do not race it.
+    harness.wait_until(lambda: len(echo.stdout().splitlines()) > 1, "the request's log line")
     assert echo.stdout().splitlines()[0] == "Echo server listening on port 8080."
     assert echo.stdout().splitlines()[1].endswith(" | POST /path?q=1")
     assert echo.terminate() == 0
@@ -62,7 +64,7 @@ def test_registry_echoserver_describes_client_server_and_headers(containers: Con
     assert lines[13] == "HEADERS RECEIVED:"
     assert "user-agent=curl/8.5.0" in lines and f"host={echo.pod_ip}:8080" in lines
     assert lines[-2:] == ["BODY:", "-no body in request-"]
-    assert '"GET /a%20b?x=1 HTTP/1.1" 200' in echo.stdout()
+    harness.wait_until(lambda: '"GET /a%20b?x=1 HTTP/1.1" 200' in echo.stdout(), "the log line")
     assert echo.terminate() == 0
 
 
@@ -74,6 +76,7 @@ def test_http_echo_answers_its_text(containers: Containers) -> None:
     assert response.getheader("X-App-Name") == "http-echo"
     assert response.getheader("X-Served-By") == "foo-app"
     assert request(echo.pod_ip, 5678, "/health")[1] == '{"status":"ok"}\n'
+    harness.wait_until(lambda: "/anything" in echo.stdout(), "the request's log line")
     log = echo.stdout().splitlines()
     assert len(log) == 1 and f"{echo.pod_ip}:5678 127." in log[0]
     assert '"GET /anything HTTP/1.1" 200 4 "curl/8.5.0"' in log[0]
@@ -99,6 +102,7 @@ def test_hello_app_from_its_image_names_its_pod(containers: Containers) -> None:
     assert request(hello.pod_ip, 8080)[1] == (
         "Hello, world!\nVersion: 2.0.0\nHostname: web-5d8b6c9c7-abcde\n"
     )
+    harness.wait_until(lambda: "Serving request" in hello.stdout(), "the request's log line")
     assert hello.stdout().splitlines() == ["Server listening on port 8080", "Serving request: /"]
     assert hello.terminate() == 0
 
@@ -112,5 +116,5 @@ def test_kubernetes_bootcamp_names_pod_and_version(containers: Containers) -> No
             "Hello Kubernetes bootcamp! | Running on: kubernetes-bootcamp-5485cc6795-4kx8q | "
             f"v={version}\n"
         )
-        assert "| Total Requests: 1 |" in app.stdout()
+        harness.wait_until(lambda a=app: "| Total Requests: 1 |" in a.stdout(), "the log line")
         assert app.terminate() == 0
