@@ -69,6 +69,7 @@ class ContainerConfig:
     working_dir: str | None = None  # pod's ``workingDir``, else the image's
     mounts: Sequence[Mount] = ()
     stdin: bool = False
+    stdin_once: bool = False  # the first attach closing stdin closes the container's
     tty: bool = False
     memory_limit: int | None = None  # bytes; exceeding it ends the container as OOMKilled
     termination_message_path: str = "/dev/termination-log"

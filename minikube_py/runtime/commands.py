@@ -1,0 +1,151 @@
+"""What a container runs: its argv, its environment and its executable, as the contract says.
+
+Docker and Kubernetes build a container's command line from two pairs: the image's
+``Entrypoint`` and ``Cmd``, and the pod's ``command`` and ``args``. A pod ``command`` replaces
+the entrypoint *and* drops the image's cmd; pod ``args`` replace the cmd only; with neither,
+the image's own pair runs. This module does that, then maps the result onto the process
+runtime, where a container is an ordinary host process whose "root" is a directory:
+
+- ``PATH`` is the image's PATH entries placed under the container root, then the host's
+  ``/usr/local/bin:/usr/bin:/bin`` (so ``sh`` and ``python3`` are found even in an image that
+  ships no binaries);
+- ``argv[0]`` without a slash is looked up along that PATH, root entries first, exactly as
+  runc's ``exec`` does inside a real container;
+- any argument that is an absolute path existing under the root is rewritten to the
+  root-prefixed path, so image configs may say ``["python3", "/app/server.py"]``;
+- the environment is the image's ``Env``, then the pod's env, plus ``POD_IP``, ``HOSTNAME``,
+  ``MINIKUBE_PY_ROOT`` and a ``PYTHONPATH`` starting with the interpreter start-up hook.
+
+Failures carry upstream's words (containerd wrapping runc), so ``kubectl describe`` reads as
+it would on a real node.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+
+from .protocol import ContainerError
+
+HOST_PATH = ("/usr/local/bin", "/usr/bin", "/bin")
+# The directory holding the Python start-up hook (sitecustomize.py); the images helper owns it.
+PYHOOK = Path(__file__).resolve().parent / "pyhook"
+# containerd's wording around runc's own error, as `kubectl describe pod` shows it.
+START_FAILED = (
+    "failed to create containerd task: failed to create shim task: OCI runtime create failed: "
+    "runc create failed: unable to start container process: {}: unknown"
+)
+
+
+def compose_argv(
+    entrypoint: Sequence[str], cmd: Sequence[str], command: Sequence[str], args: Sequence[str]
+) -> list[str]:
+    """The command line Docker/Kubernetes semantics give; CreateContainerError if empty."""
+    # The image's Cmd is dropped once the pod overrides the command.
+    argv = [*command, *args] if command else [*entrypoint, *(args or cmd)]
+    if not argv:
+        raise ContainerError(
+            "CreateContainerError",
+            "failed to generate container spec: failed to generate spec: no command specified",
+        )
+    return argv
+
+
+def parse_env(entries: Iterable[str]) -> dict[str, str]:
+    """An OCI ``Env`` list (``["K=V", …]``) as a dict; later entries win."""
+    env: dict[str, str] = {}
+    for entry in entries:
+        key, _, value = entry.partition("=")
+        if key:
+            env[key] = value
+    return env
+
+
+def search_path(root: Path, path: str) -> list[str]:
+    """The container's PATH: ``path``'s entries under ``root`` first, then the host's."""
+    inside = [str(root) + entry for entry in path.split(":") if entry.startswith("/")]
+    return [*inside, *(entry for entry in HOST_PATH if entry not in inside)]
+
+
+def container_env(
+    image_env: Mapping[str, str],
+    pod_env: Mapping[str, str],
+    *,
+    root: Path,
+    pod_ip: str,
+    hostname: str,
+    tty: bool = False,
+) -> dict[str, str]:
+    """The environment a container process starts with (no variable of the host leaks in)."""
+    env: dict[str, str] = {"HOSTNAME": hostname, "HOME": str(root)}
+    if tty:
+        env["TERM"] = "xterm"  # as Docker and containerd set it for a terminal
+    env.update(image_env)
+    env.update(pod_env)
+    # PATH in the image or pod names container paths; they live under the root here.
+    env["PATH"] = ":".join(search_path(root, env.get("PATH", "")))
+    hook = [str(PYHOOK)]
+    if env.get("PYTHONPATH"):
+        hook.append(env["PYTHONPATH"])
+    env["PYTHONPATH"] = ":".join(hook)
+    env["MINIKUBE_PY_ROOT"] = str(root)
+    env["POD_IP"] = pod_ip
+    return env
+
+
+def _executable(candidate: str) -> bool:
+    return os.path.isfile(candidate) and os.access(candidate, os.X_OK)
+
+
+def rewrite_path(argument: str, root: Path) -> str:
+    """``argument`` under ``root`` if it is an absolute path that exists there, else as is."""
+    if argument.startswith("/") and os.path.lexists(str(root) + argument):
+        return str(root) + argument
+    return argument
+
+
+def resolve_argv(argv: Sequence[str], env: Mapping[str, str], root: Path, cwd: Path) -> list[str]:
+    """``argv`` ready for exec: argv[0] found along PATH, absolute paths mapped under root.
+
+    Raises ``ExecFailure`` with runc's words when the executable cannot be found or run; a
+    container start (``start_error``) and an exec (``exec_error``) wrap them differently."""
+    name = argv[0]
+    if "/" not in name:
+        for directory in env.get("PATH", "").split(":"):
+            if directory and _executable(os.path.join(directory, name)):
+                program = os.path.join(directory, name)
+                break
+        else:
+            raise ExecFailure(f'exec: "{name}": executable file not found in $PATH')
+    else:
+        program = rewrite_path(name, root)
+        located = program if os.path.isabs(program) else os.path.join(cwd, program)
+        if not os.path.lexists(located):
+            raise ExecFailure(f'exec: "{name}": stat {name}: no such file or directory')
+        if not _executable(located):
+            raise ExecFailure(f'exec: "{name}": permission denied')
+    return [program, *(rewrite_path(argument, root) for argument in argv[1:])]
+
+
+class ExecFailure(Exception):
+    """The executable of a command cannot be run; ``cause`` is runc's message."""
+
+    def __init__(self, cause: str) -> None:
+        super().__init__(cause)
+        self.cause = cause
+
+
+def start_error(cause: str) -> ContainerError:
+    """A failed start in containerd's words (the kubelet shows it as RunContainerError)."""
+    return ContainerError("RunContainerError", START_FAILED.format(cause))
+
+
+def exec_error(exec_id: str, cause: str) -> ContainerError:
+    """A failed exec in containerd's words; the API server answers it as an InternalError
+    ("error executing command in container: " + this message)."""
+    return ContainerError(
+        "InternalError",
+        f'failed to exec in container: failed to start exec "{exec_id}": OCI runtime exec '
+        f"failed: exec failed: unable to start container process: {cause}: unknown",
+    )
