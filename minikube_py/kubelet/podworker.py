@@ -1,0 +1,372 @@
+"""The pod worker: one per pod, it makes the node's containers match the pod's spec.
+
+Upstream's kubelet gives every pod its own goroutine (``podWorkers``) that runs ``syncPod``
+whenever something about the pod changes. This is that loop, level-triggered: each pass looks
+at the pod object and at what it knows of the pod's containers, does the next thing that is
+due, writes the status if it changed, and then sleeps until something new happens — the pod
+object changed, a container exited, a probe reported — or a timer it asked for runs out (a
+back-off, ``activeDeadlineSeconds``). A pass, in order:
+
+1. deleting (``deletionTimestamp`` set, or the object gone): run preStop hooks, stop every
+   container with the pod's grace period, write the final status, tear the sandbox down and
+   delete the object for good (grace 0), as the kubelet does;
+2. the sandbox: the pod's address (``ipam``) and directory;
+3. init containers one at a time, each until it exits 0; a failed one is restarted (with
+   back-off) unless ``restartPolicy`` is Never, which fails the pod. A *sidecar* (an init
+   container with ``restartPolicy: Always``) only has to start, then runs beside the app and
+   is always restarted;
+4. then every app container; one that exits is restarted as ``restartPolicy`` says, after the
+   crash-loop back-off once it has failed before (``starting.py`` does the starting); one
+   whose image was changed in the spec is restarted with the new image;
+5. when nothing runs and nothing will restart, the pod is Succeeded or Failed for good.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime
+from typing import Any
+
+from minikube_py.client.protocol import PODS, ApiError
+from minikube_py.kubelet.context import NodeContext
+from minikube_py.kubelet.ipam import AddressesExhausted
+from minikube_py.kubelet.records import ContainerRecord
+from minikube_py.kubelet.starting import ContainerStarter
+from minikube_py.kubelet.status import pod_status
+from minikube_py.logs import get_logger
+from minikube_py.runtime.protocol import ContainerError, SandboxConfig
+
+Object = dict[str, Any]
+_log = get_logger("kubelet")
+RETRY = 1.0  # seconds before a pass that failed (an API error) is tried again
+# Status fields a pass may drop; a merge patch must name them to remove them.
+_DROPPABLE = ("reason", "message", "podIP", "podIPs", "initContainerStatuses", "startTime")
+DEADLINE_MESSAGE = "Pod was active on the node longer than the specified deadline"
+
+
+def _parse_time(text: Any) -> float | None:
+    if not isinstance(text, str) or not text:
+        return None
+    with contextlib.suppress(ValueError):
+        return datetime.datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
+    return None
+
+
+class PodWorker(ContainerStarter):
+    """Keeps one pod's containers as its spec says; ``run`` until the pod is gone."""
+
+    def __init__(
+        self, ctx: NodeContext, pod: Object, *, rejected: tuple[str, str] | None = None
+    ) -> None:
+        spec = pod.get("spec") or {}
+        status = pod.get("status") or {}
+        super().__init__(
+            ctx,
+            pod,
+            [ContainerRecord(c, True) for c in spec.get("initContainers") or []],
+            [ContainerRecord(c, False) for c in spec.get("containers") or []],
+        )
+        self.start_time = _parse_time(status.get("startTime"))
+        self.override: tuple[str, str, str] | None = None
+        self.rejected = rejected is not None
+        if rejected is not None:
+            self.override = ("Failed", rejected[0], f"Pod was rejected: {rejected[1]}")
+        # A pod that ended before this kubelet saw it stays ended: its containers are gone.
+        self.terminal = rejected is not None or status.get("phase") in ("Succeeded", "Failed")
+        if self.terminal and rejected is None:
+            reason, message = status.get("reason", ""), status.get("message", "")
+            self.override = (str(status["phase"]), reason, message)
+        self.gone = False
+        self.finished = False
+        self.written: Object | None = None
+        self._wake = asyncio.Event()
+        self._wake.set()
+
+    # -- what the kubelet calls --------------------------------------------------------------
+
+    def update(self, pod: Object) -> None:
+        self.pod = pod
+        self.wake()
+
+    def removed(self, pod: Object) -> None:
+        self.pod = pod
+        self.gone = True
+        self.wake()
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def current_pod(self) -> Object:
+        """The pod with the status this worker last wrote (it may not be back from the API)."""
+        if self.written is None:
+            return self.pod
+        return {**self.pod, "status": self.written}
+
+    def container_id(self, name: str, previous: bool = False) -> str | None:
+        for record in self.records:
+            if record.name == name:
+                return record.previous if previous else record.current
+        return None
+
+    async def run(self) -> None:
+        try:
+            while not self.finished:
+                self._wake.clear()
+                try:
+                    wake_at = await self.sync()
+                except (ApiError, ContainerError, OSError) as error:
+                    _log.warning("pod sync failed", pod=self.key, error=str(error))
+                    wake_at = self.ctx.clock.now() + RETRY
+                except Exception:  # a bug must not leave the pod unmanaged: log, retry
+                    _log.exception("pod sync crashed", pod=self.key)
+                    wake_at = self.ctx.clock.now() + RETRY
+                if self.finished:
+                    break
+                await self._sleep(wake_at)
+        finally:
+            self.cancel_tasks()
+
+    async def _sleep(self, wake_at: float | None) -> None:
+        """Until woken, or until the clock reads ``wake_at``."""
+        if self._wake.is_set():
+            return
+        if wake_at is None:
+            await self._wake.wait()
+            return
+        delay = wake_at - self.ctx.clock.now()
+        if delay <= 0:
+            return
+        waiter = asyncio.ensure_future(self._wake.wait())
+        sleeper = asyncio.ensure_future(self.ctx.clock.sleep(delay))
+        try:
+            await asyncio.wait({waiter, sleeper}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            waiter.cancel()
+            sleeper.cancel()
+
+    # -- one pass ----------------------------------------------------------------------------
+
+    async def sync(self) -> float | None:
+        """Do what is due; the clock time the next pass must happen anyway (or None)."""
+        if self.gone or (self.pod.get("metadata") or {}).get("deletionTimestamp"):
+            await self._terminate()
+            return None
+        self.collect_exits()
+        if self.terminal:
+            await self.write_status()
+            return None
+        now = self.ctx.clock.now()
+        if self.start_time is None:
+            self.start_time = now
+        if self.sandbox is None and not await self._create_sandbox():
+            return now + self.ctx.crash_backoff.initial
+        deadline = self._deadline()
+        if deadline is not None and deadline <= now:
+            await self._deadline_exceeded()
+            return None
+        await self.handle_probe_verdicts()
+        await self._apply_spec_changes()
+        wake_at = [t for t in await self._start_due() if t is not None]
+        if self._status()["phase"] in ("Succeeded", "Failed"):
+            # Ended for good: tear the sandbox down first, so one write reports both.
+            self.terminal = True
+            await self._stop_all(self._grace())  # sidecars outlive the app; not the pod
+            await self._teardown()
+            await self.write_status()
+            return None
+        await self.write_status()
+        if deadline is not None:
+            wake_at.append(deadline)
+        return min(wake_at) if wake_at else None
+
+    async def _start_due(self) -> list[float | None]:
+        """Start (or restart) the containers that should run now."""
+        due: list[float | None] = []
+        for record in self.init:
+            if record.sidecar:
+                if not record.running:
+                    due.append(await self.start(record))
+                if not record.started(self.ctx.prober_factory is not None):
+                    return due  # the next init container waits until this sidecar started
+                continue
+            if record.succeeded:
+                continue
+            if record.running or (record.ended and not self.should_restart(record)):
+                return due
+            return [*due, await self.start(record)]
+        for record in self.app:
+            if not record.running and (not record.ended or self.should_restart(record)):
+                due.append(await self.start(record))
+        return due
+
+    def should_restart(self, record: ContainerRecord) -> bool:
+        if record.changed or record.sidecar:
+            return True
+        policy = (self.pod.get("spec") or {}).get("restartPolicy", "Always")
+        if record.init:
+            return policy != "Never" and not record.succeeded
+        return policy == "Always" or (policy == "OnFailure" and not record.succeeded)
+
+    async def _apply_spec_changes(self) -> None:
+        """A container whose image changed (the one mutable part) is restarted with it."""
+        spec = self.pod.get("spec") or {}
+        new = {
+            c.get("name"): c
+            for key in ("initContainers", "containers")
+            for c in spec.get(key) or []
+        }
+        for record in self.records:
+            changed = new.get(record.name)
+            if changed is None or changed.get("image") == record.spec.get("image"):
+                continue
+            record.spec, record.image, record.changed = changed, "", True
+            if record.running:
+                message = f"Container {record.name} definition changed, will be restarted"
+                await self.event("Killing", message, record=record)
+                await self.kill(record, self._grace())
+
+    def _deadline(self) -> float | None:
+        """When ``activeDeadlineSeconds`` runs out (counted from the pod's start time)."""
+        seconds = (self.pod.get("spec") or {}).get("activeDeadlineSeconds")
+        if not isinstance(seconds, int) or self.start_time is None:
+            return None
+        return self.start_time + seconds
+
+    async def _deadline_exceeded(self) -> None:
+        await self.event("DeadlineExceeded", DEADLINE_MESSAGE, warning=True)
+        await self._stop_all(self._grace())
+        self.override = ("Failed", "DeadlineExceeded", DEADLINE_MESSAGE)
+        self.terminal = True
+        await self._teardown()
+        await self.write_status()
+
+    # -- sandbox ------------------------------------------------------------------------------
+
+    async def _create_sandbox(self) -> bool:
+        meta, spec = self.pod["metadata"], self.pod.get("spec") or {}
+        address = self.ctx.node.address
+        try:
+            if not spec.get("hostNetwork"):
+                preferred = (self.pod.get("status") or {}).get("podIP")
+                address = self.ctx.addresses.allocate(self.uid, preferred)
+            config = SandboxConfig(
+                uid=self.uid,
+                namespace=meta.get("namespace", "default"),
+                name=meta["name"],
+                ip=address,
+                hostname=spec.get("hostname") or meta["name"],
+                directory=self.ctx.directory / "pods" / self.uid,
+            )
+            self.sandbox = await self.ctx.runtime.create_sandbox(config)
+        except (AddressesExhausted, ContainerError) as error:
+            self.ctx.addresses.release(self.uid)
+            message = f"Failed to create pod sandbox: {error}"
+            await self.event("FailedCreatePodSandBox", message, warning=True)
+            return False
+        self.pod_ip = address
+        return True
+
+    async def _teardown(self) -> None:
+        """Remove the pod's containers and sandbox and give its address back."""
+        self.cancel_tasks()
+        for record in self.records:
+            for instance in (record.previous, record.current):
+                if instance is not None:
+                    with contextlib.suppress(ContainerError):
+                        await self.ctx.runtime.remove_container(instance)
+        if self.sandbox is not None:
+            with contextlib.suppress(ContainerError):
+                await self.ctx.runtime.remove_sandbox(self.sandbox)
+            self.sandbox = None
+        self.ctx.addresses.release(self.uid)
+
+    # -- termination --------------------------------------------------------------------------
+
+    def _grace(self) -> float:
+        meta, spec = self.pod.get("metadata") or {}, self.pod.get("spec") or {}
+        grace = meta.get("deletionGracePeriodSeconds")
+        if grace is None:
+            grace = spec.get("terminationGracePeriodSeconds", 30)
+        return float(grace)
+
+    async def _stop_all(self, grace: float) -> None:
+        running = [r for r in self.records if r.running and r.current]
+        await asyncio.gather(*(self.stop(record, grace) for record in running))
+
+    async def _terminate(self) -> None:
+        """Stop everything, report it, then let the API server remove the pod."""
+        self.collect_exits()
+        await self._stop_all(self._grace())
+        if not self.terminal and not self.gone:
+            ended_ok = all(r.succeeded for r in self.app)
+            # A pod stopped for deletion has ended: its phase says how (upstream 1.27+).
+            phase = "Succeeded" if ended_ok else "Failed"
+            status = (self.written or {}).get("phase")
+            self.override = (status, "", "") if status in ("Succeeded", "Failed") else None
+            self.override = self.override or (phase, "", "")
+        await self._teardown()
+        if not self.gone:
+            await self.write_status()
+            meta = self.pod["metadata"]
+            try:
+                await self.ctx.client.delete(
+                    PODS,
+                    meta.get("namespace"),
+                    meta["name"],
+                    grace_period_seconds=0,
+                    preconditions={"uid": self.uid},
+                )
+            except ApiError as error:
+                if error.code not in (404, 409):
+                    raise
+        self.ctx.crash_backoff.forget(self.uid)
+        self.ctx.image_backoff.forget(self.uid)
+        self.finished = True
+
+    # -- status --------------------------------------------------------------------------------
+
+    async def write_status(self) -> None:
+        """Compute the status; write it if it differs from the last one written."""
+        status = self._status()
+        if status == self.written:
+            return
+        patch_status = {key: None for key in _DROPPABLE if key not in status}
+        patch_status.update(status)
+        meta = self.pod["metadata"]
+        try:
+            await self.ctx.client.patch(
+                PODS,
+                meta.get("namespace"),
+                meta["name"],
+                {"metadata": {"uid": self.uid}, "status": patch_status},
+                subresource="status",
+            )
+        except ApiError as error:
+            if error.code == 404:
+                self.gone = True
+                self.wake()
+                return
+            raise
+        self.written = status
+
+    def _status(self) -> Object:
+        previous = self.written if self.written is not None else self.pod.get("status") or {}
+        if self.rejected and self.override is not None:
+            # Rejected at admission: nothing ran, only the verdict is reported (as upstream).
+            phase, reason, message = self.override
+            kept = [c for c in previous.get("conditions") or [] if c.get("type") == "PodScheduled"]
+            return {"phase": phase, "reason": reason, "message": message, "conditions": kept}
+        probes = self.ctx.prober_factory is not None
+        default = "PodInitializing" if self.init else "ContainerCreating"
+        return pod_status(
+            {**self.pod, "status": previous},
+            [r.view(default, probes) for r in self.init],
+            [r.view(default, probes) for r in self.app],
+            pod_ip=self.pod_ip,
+            host_ip=self.ctx.node.address,
+            start_time=self.start_time,
+            sandbox_ready=self.sandbox is not None,
+            now=self.ctx.clock.now(),
+            phase_override=self.override,
+        )

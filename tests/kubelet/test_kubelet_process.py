@@ -1,0 +1,59 @@
+"""The kubelet with the real process runtime: a pause pod runs as a process and stops."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import psutil
+import pytest
+
+from minikube_py.client import PODS, ApiError, Client
+from minikube_py.kubelet import Kubelet
+from minikube_py.runtime.images.store import ImageStore
+from minikube_py.runtime.process import ProcessRuntime
+from tests.runtime.process_helpers import no_leftovers  # noqa: F401 - a fixture
+
+from .conftest import NODE, Cluster, container_status, pod
+
+
+@pytest.fixture
+async def real(
+    client: Client,
+    tmp_path: Path,
+    no_leftovers: None,  # noqa: F811
+) -> AsyncIterator[Cluster]:
+    runtime = ProcessRuntime(tmp_path / "runtime", ImageStore(tmp_path / "images"))
+    kubelet = Kubelet(client, NODE, runtime, directory=tmp_path / "node")
+    task = asyncio.ensure_future(kubelet.run())
+    made = Cluster(client, kubelet, None, None)  # type: ignore[arg-type]
+    try:
+        yield made
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        await made.close()
+        await runtime.close()
+
+
+async def test_pause_pod_runs_as_a_process_and_stops_on_delete(real: Cluster) -> None:
+    await real.client.create(PODS, "default", pod(image="registry.k8s.io/pause:3.10"))
+    running = await real.pod_where(
+        lambda p: (p.get("status") or {}).get("phase") == "Running", "the pause pod to run"
+    )
+    instance = container_status(running)["containerID"].split("//")[1]
+    status = await real.kubelet.runtime.container_status(instance)
+    assert status.state == "running" and status.pid is not None
+    assert psutil.pid_exists(status.pid)
+    await real.client.delete(PODS, "default", "web", grace_period_seconds=5)
+
+    async def gone() -> bool:
+        try:
+            await real.pod()
+        except ApiError as error:
+            return error.code == 404
+        return False
+
+    await real.until(gone, "the pod object to be removed")
+    assert not psutil.pid_exists(status.pid) or psutil.Process(status.pid).status() == "zombie"
