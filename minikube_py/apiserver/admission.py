@@ -121,8 +121,11 @@ def prepare_update(
         # lets through: nothing here).
         obj = {**copy.deepcopy(old), "status": obj.get("status", {})}
     elif rt.has_status:
-        # writes to the main resource never change the status
-        if "status" in old:
+        # writes to the main resource never change the status -- but for pods/binding, the
+        # server's own write that sets PodScheduled=True beside spec.nodeName (BindingREST)
+        if subresource == "binding":
+            pass
+        elif "status" in old:
             obj["status"] = copy.deepcopy(old["status"])
         else:
             obj.pop("status", None)

@@ -19,6 +19,7 @@ from aiohttp import web
 
 from minikube_py.api import errors
 from minikube_py.api.customresources import CustomResourceType, custom_scale, set_custom_replicas
+from minikube_py.api.meta import now_rfc3339
 from minikube_py.api.printers import selector_string
 from minikube_py.api.resources import ResourceType
 from minikube_py.apiserver import decoding, managedfields
@@ -134,10 +135,29 @@ async def bind(
         if current:
             raise errors.conflict(rt, name, f'pod {name} is already assigned to node "{current}"')
         pod.setdefault("spec", {})["nodeName"] = node
+        _set_scheduled(pod)
         return pod
 
-    await storage.patch(rt, ns, name, assign, dry_run=dry_run, internal=True)
+    # As upstream's BindingREST writes the pod directly: no managedFields entry for it.
+    await storage.patch(
+        rt, ns, name, assign, dry_run=dry_run, internal=True, subresource="binding", manager=None
+    )
     return _SUCCESS | {"code": 201}
+
+
+def _set_scheduled(pod: Object) -> None:
+    """PodScheduled=True in the binding's own write, as upstream's BindingREST: it replaces the
+    scheduler's earlier False (reason and message go), its transition time now."""
+    conditions = pod.setdefault("status", {}).setdefault("conditions", [])
+    scheduled = {"type": "PodScheduled", "status": "True", "lastProbeTime": None}
+    for index, old in enumerate(conditions):
+        if old.get("type") == "PodScheduled":
+            kept = old.get("lastTransitionTime") if old.get("status") == "True" else None
+            scheduled["lastTransitionTime"] = kept or now_rfc3339()
+            conditions[index] = scheduled
+            return
+    scheduled["lastTransitionTime"] = now_rfc3339()
+    conditions.append(scheduled)
 
 
 async def evict(

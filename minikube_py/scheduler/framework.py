@@ -7,154 +7,60 @@ failing plugin's *reasons* are remembered. Every **Score** plugin then rates the
 Scores are multiplied by the plugin's *weight* and summed; the highest total wins, ties broken
 at random (a seedable ``random.Random``). If no node is feasible the cycle raises ``FitError``,
 whose message is upstream's histogram of reasons — ``0/3 nodes are available: 1 node(s) had
-untolerated taint {dedicated: gpu}, 2 Insufficient memory.`` — the text users see in
-``FailedScheduling`` events.
+untolerated taint {dedicated: gpu}, 2 Insufficient memory.`` — followed by what the
+**PostFilter** (preemption) found, the text users see in ``FailedScheduling`` events.
 
-``NodeInfo`` keeps what the plugins need about a node precomputed (allocatable resources, the
-sum of its pods' requests, its used host ports), so a cycle never walks a node's pods again.
-``CycleState`` carries what a plugin's PreFilter computed once per pod to its Filter calls.
+A **PreFilter** runs once per pod before the nodes are judged: it computes what its Filter
+needs into the ``CycleState``, may reject the pod outright (then every node fails with its
+message), or answers *skip* when the pod asks nothing of it (no nodeSelector, no host ports),
+so that Filter is not called at all — upstream's Skip, and most of a cycle's speed.
+``NodeInfo`` (``nodeinfo.py``) keeps what the plugins need about a node precomputed;
+``plugin.py`` describes the extension points a plugin may implement.
 """
 
 from __future__ import annotations
 
 import random
-from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from enum import Enum
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, Protocol
 
-from .resources import HostPort, allocatable_of, host_ports, owner_uid, pod_requests
+from .fiterror import FitError as FitError  # re-exported: the cycle's failure
+from .fiterror import histogram_message as histogram_message
+from .nodeinfo import NodeInfo as NodeInfo  # re-exported: plugins judge NodeInfos
+from .plugin import SKIP as SKIP
+from .plugin import SUCCESS as SUCCESS
+
+# re-exported: what plugins are and answer, so that plugins import one module
+from .plugin import BatchFilterPlugin as BatchFilterPlugin
+from .plugin import BatchScorePlugin as BatchScorePlugin
+from .plugin import Code as Code
+from .plugin import CycleState as CycleState
+from .plugin import FilterPlugin as FilterPlugin
+from .plugin import NormalizingScorePlugin as NormalizingScorePlugin
+from .plugin import PreFilterPlugin as PreFilterPlugin
+from .plugin import PreScorePlugin as PreScorePlugin
+from .plugin import ScorePlugin as ScorePlugin
+from .plugin import Status as Status
+from .plugin import unschedulable as unschedulable
 
 Object = dict[str, Any]
 MAX_NODE_SCORE = 100
 
 
-class Code(Enum):
-    SUCCESS = "Success"
-    UNSCHEDULABLE = "Unschedulable"
-    # Unresolvable: preemption cannot help (upstream distinguishes it; we keep the label).
-    UNRESOLVABLE = "UnschedulableAndUnresolvable"
-    ERROR = "Error"
+class PostFilterPlugin(Protocol):
+    """Runs when no node fits; returns its message for the ``FitError`` ("" for none)."""
 
-
-@dataclass(frozen=True)
-class Status:
-    """A plugin's verdict; ``reasons`` are upstream's exact texts, counted by ``FitError``."""
-
-    code: Code = Code.SUCCESS
-    reasons: tuple[str, ...] = ()
-    plugin: str = ""
-
-    @property
-    def ok(self) -> bool:
-        return self.code is Code.SUCCESS
-
-
-SUCCESS = Status()
-
-
-def unschedulable(plugin: str, *reasons: str, unresolvable: bool = False) -> Status:
-    code = Code.UNRESOLVABLE if unresolvable else Code.UNSCHEDULABLE
-    return Status(code, reasons, plugin)
-
-
-class NodeInfo:
-    """One node plus the running totals of the pods assigned to it."""
-
-    __slots__ = ("allocatable", "name", "node", "owners", "pod_count", "requested", "used_ports")
-
-    def __init__(self, node: Object, pods: Iterable[Object] = ()) -> None:
-        self.node = node
-        self.name: str = node["metadata"]["name"]
-        self.allocatable: dict[str, int] = allocatable_of(node)
-        self.requested: Counter[str] = Counter()
-        self.pod_count = 0
-        self.used_ports: Counter[HostPort] = Counter()
-        self.owners: Counter[str] = Counter()  # pods per controller uid, for spreading
-        for pod in pods:
-            self.add_pod(pod)
-
-    def add_pod(self, pod: Object) -> None:
-        self.requested.update(pod_requests(pod))
-        self.pod_count += 1
-        self.used_ports.update(host_ports(pod))
-        uid = owner_uid(pod)
-        if uid:
-            self.owners[uid] += 1
-
-    def remove_pod(self, pod: Object) -> None:
-        self.requested.subtract(pod_requests(pod))
-        self.pod_count -= 1
-        self.used_ports.subtract(host_ports(pod))
-        self.used_ports = +self.used_ports  # drop ports no pod uses any more
-        uid = owner_uid(pod)
-        if uid:
-            self.owners[uid] -= 1
-
-
-@dataclass
-class CycleState:
-    """Scratch space for one pod's cycle (e.g. its summed requests, computed once)."""
-
-    data: dict[str, Any] = field(default_factory=dict)
-
-
-@runtime_checkable
-class PreFilterPlugin(Protocol):
     name: str
 
-    def pre_filter(self, state: CycleState, pod: Object) -> Status: ...
-
-
-class FilterPlugin(Protocol):
-    name: str
-
-    def filter(self, state: CycleState, pod: Object, node: NodeInfo) -> Status: ...
-
-
-class ScorePlugin(Protocol):
-    name: str
-
-    def score(self, state: CycleState, pod: Object, node: NodeInfo) -> int: ...
-
-
-@runtime_checkable
-class NormalizingScorePlugin(ScorePlugin, Protocol):
-    def normalize(self, state: CycleState, pod: Object, scores: dict[str, int]) -> None: ...
-
-
-class FitError(Exception):
-    """No node fits; ``str()`` is upstream's aggregated ``FailedScheduling`` message."""
-
-    def __init__(self, pod: Object, num_nodes: int, statuses: dict[str, Status]) -> None:
-        self.pod = pod
-        self.num_nodes = num_nodes
-        self.statuses = statuses  # node name → the filter status that rejected it
-        super().__init__(self.message())
-
-    def histogram(self) -> Counter[str]:
-        counts: Counter[str] = Counter()
-        for status in self.statuses.values():
-            counts.update(status.reasons)
-        return counts
-
-    def message(self) -> str:
-        # Upstream formats "<count> <reason>" and sorts those strings lexically.
-        if self.num_nodes == 0:  # upstream's ErrNoNodesAvailable
-            return "no nodes available to schedule pods"
-        parts = sorted(f"{count} {reason}" for reason, count in self.histogram().items())
-        text = f"0/{self.num_nodes} nodes are available:"
-        if parts:
-            text += " " + ", ".join(parts) + "."
-        return text
-
-
-@runtime_checkable
-class PreScorePlugin(Protocol):
-    def pre_score(self, state: CycleState, pod: Object) -> bool:
-        """False: nothing to score for this pod (upstream's Skip), so the plugin sits out."""
-        ...
+    def post_filter(
+        self,
+        state: CycleState,
+        pod: Object,
+        profile: Profile,
+        nodes: Sequence[NodeInfo],
+        statuses: dict[str, Status],
+    ) -> str: ...
 
 
 @dataclass
@@ -163,8 +69,39 @@ class Profile:
 
     filters: Sequence[FilterPlugin]
     scores: Sequence[tuple[ScorePlugin, int]] = ()
+    post_filters: Sequence[PostFilterPlugin] = ()
     name: str = "default-scheduler"
     next_start: int = 0  # where the next cycle starts filtering, so all nodes take turns
+    _plan: _Plan | None = field(default=None, repr=False)
+
+    def plan(self) -> _Plan:
+        """Which plugin does what, worked out once: ``isinstance`` on a Protocol is slow."""
+        key = (tuple(map(id, self.filters)), tuple(id(s) for s, _ in self.scores))
+        if self._plan is None or self._plan.key != key:
+            self._plan = _Plan(key, self.filters, self.scores)
+        return self._plan
+
+
+class _Plan:
+    def __init__(
+        self,
+        key: tuple[tuple[int, ...], tuple[int, ...]],
+        filters: Sequence[FilterPlugin],
+        scores: Sequence[tuple[ScorePlugin, int]],
+    ) -> None:
+        self.key = key
+        self.filters = [(f, f if isinstance(f, PreFilterPlugin) else None) for f in filters]
+        self.batch = {id(f) for f in filters if isinstance(f, BatchFilterPlugin)}
+        self.scores = [
+            (
+                weight,
+                scorer.pre_score if isinstance(scorer, PreScorePlugin) else None,
+                scorer.score_nodes if isinstance(scorer, BatchScorePlugin) else None,
+                scorer.score,
+                scorer.normalize if isinstance(scorer, NormalizingScorePlugin) else None,
+            )
+            for scorer, weight in scores
+        ]
 
 
 def feasible_nodes_to_find(num_nodes: int) -> int:
@@ -175,47 +112,143 @@ def feasible_nodes_to_find(num_nodes: int) -> int:
     return max(num_nodes * percentage // 100, 100)
 
 
-def schedule_one(
-    profile: Profile, pod: Object, nodes: Sequence[NodeInfo], rng: random.Random
-) -> str:
-    """The node name the pod should be bound to; raises ``FitError`` if none fits."""
-    state = CycleState()
-    for plugin in profile.filters:
-        if isinstance(plugin, PreFilterPlugin):
-            status = plugin.pre_filter(state, pod)
+def run_filters(
+    filters: Sequence[FilterPlugin], state: CycleState, pod: Object, node: NodeInfo
+) -> Status:
+    """The first failing filter's status on ``node``, or ``SUCCESS``."""
+    for plugin in filters:
+        status = plugin.filter(state, pod, node)
+        if status.code is not Code.SUCCESS:
+            return status
+    return SUCCESS
+
+
+def _pre_filter(
+    profile: Profile, state: CycleState, pod: Object, nodes: Sequence[NodeInfo]
+) -> list[FilterPlugin]:
+    """Run the PreFilters; the filters still to call per node. Raises on a rejection."""
+    active: list[FilterPlugin] = []
+    for plugin, pre in profile.plan().filters:
+        if pre is not None:
+            status = pre.pre_filter(state, pod)
+            if status.code is Code.SKIP:
+                continue
             if not status.ok:  # upstream: a PreFilter rejection applies to every node
-                raise FitError(pod, len(nodes), {n.name: status for n in nodes})
+                statuses = {n.name: status for n in nodes}
+                post = _post_filter(profile, state, pod, nodes, statuses)
+                raise FitError(
+                    pod, len(nodes), statuses, pre_filter_msg=status.message, post_filter_msg=post
+                )
+        active.append(plugin)
+    return active
+
+
+def _post_filter(
+    profile: Profile,
+    state: CycleState,
+    pod: Object,
+    nodes: Sequence[NodeInfo],
+    statuses: dict[str, Status],
+) -> str:
+    for plugin in profile.post_filters:
+        message = plugin.post_filter(state, pod, profile, nodes, statuses)
+        if message:
+            return message
+    return ""
+
+
+def schedule_one(
+    profile: Profile,
+    pod: Object,
+    nodes: Sequence[NodeInfo],
+    rng: random.Random,
+    state: CycleState | None = None,
+) -> str:
+    """The node name the pod should be bound to; raises ``FitError`` if none fits.
+
+    ``state``: pass one to read what the plugins computed (the pod's requests) afterwards.
+    """
+    if not nodes:
+        raise FitError(pod, 0, {})
+    state = CycleState() if state is None else state
+    filters = _pre_filter(profile, state, pod, nodes)
+    feasible, failed = _find_feasible(profile, filters, state, pod, nodes)
+    if not feasible:
+        post = _post_filter(profile, state, pod, nodes, failed)
+        raise FitError(pod, len(nodes), failed, post_filter_msg=post)
+    if len(feasible) == 1:
+        return feasible[0].name
+    if not profile.scores:
+        return rng.choice(feasible).name
+    return _best(profile, state, pod, feasible, rng)
+
+
+def _find_feasible(
+    profile: Profile,
+    filters: list[FilterPlugin],
+    state: CycleState,
+    pod: Object,
+    nodes: Sequence[NodeInfo],
+) -> tuple[list[NodeInfo], dict[str, Status]]:
+    """Walk the nodes from where the last cycle stopped, wrapping around, until enough are
+    feasible. Upstream judges node by node; here each filter judges a *batch* of nodes, as
+    many as are still wanted, so a batch can never overshoot: the nodes judged, the verdicts
+    and the order of the feasible ones are exactly those of the node-by-node walk."""
+    count = len(nodes)
+    wanted, start = feasible_nodes_to_find(count), profile.next_start % count
+    order = (*nodes[start:], *nodes[:start])
+    batch = profile.plan().batch
     feasible: list[NodeInfo] = []
     failed: dict[str, Status] = {}
-    wanted, count, processed = feasible_nodes_to_find(len(nodes)), len(nodes), 0
-    for offset in range(count):
-        node = nodes[(profile.next_start + offset) % count]
-        processed += 1
-        for plugin in profile.filters:
-            status = plugin.filter(state, pod, node)
-            if status.code is not Code.SUCCESS:
-                failed[node.name] = status
-                break
-        else:
-            feasible.append(node)
-            if len(feasible) >= wanted:
-                break
-    profile.next_start = (profile.next_start + processed) % count if count else 0
-    if not feasible:
-        raise FitError(pod, len(nodes), failed)
-    if len(feasible) == 1 or not profile.scores:
-        return rng.choice(feasible).name if len(feasible) > 1 else feasible[0].name
-    totals = dict.fromkeys((n.name for n in feasible), 0)
-    for scorer, weight in profile.scores:
-        if isinstance(scorer, PreScorePlugin) and not scorer.pre_score(state, pod):
+    done = 0
+    while done < count and len(feasible) < wanted:
+        alive = list(order[done : done + wanted - len(feasible)])
+        done += len(alive)
+        for plugin in filters:
+            if id(plugin) in batch:
+                failures = plugin.filter_nodes(state, pod, alive)  # type: ignore[attr-defined]
+            else:
+                check = plugin.filter
+                failures = {}
+                for index, node in enumerate(alive):
+                    status = check(state, pod, node)
+                    if status.code is not Code.SUCCESS:
+                        failures[index] = status
+            if failures:
+                for index, status in failures.items():
+                    failed[alive[index].name] = status
+                alive = [node for index, node in enumerate(alive) if index not in failures]
+                if not alive:
+                    break
+        feasible += alive
+    profile.next_start = (start + done) % count
+    return feasible, failed
+
+
+def _best(
+    profile: Profile,
+    state: CycleState,
+    pod: Object,
+    feasible: list[NodeInfo],
+    rng: random.Random,
+) -> str:
+    totals = [0] * len(feasible)
+    for weight, pre_score, score_nodes, score, normalize in profile.plan().scores:
+        if pre_score is not None and not pre_score(state, pod):
             continue
-        scores = {n.name: scorer.score(state, pod, n) for n in feasible}
-        if isinstance(scorer, NormalizingScorePlugin):
-            scorer.normalize(state, pod, scores)
-        for name, value in scores.items():
-            totals[name] += value * weight
-    best = max(totals.values())
-    return rng.choice([name for name, total in totals.items() if total == best])
+        if score_nodes is not None:
+            scores = score_nodes(state, pod, feasible)
+        else:
+            scores = [score(state, pod, n) for n in feasible]
+        if min(scores) == max(scores):
+            continue  # the same for every node (normalized too): it cannot change the winner
+        if normalize is not None:
+            named = {n.name: value for n, value in zip(feasible, scores, strict=True)}
+            normalize(state, pod, named)
+            scores = list(named.values())
+        totals = [total + value * weight for total, value in zip(totals, scores, strict=True)]
+    best = max(totals)
+    return rng.choice([n.name for n, total in zip(feasible, totals, strict=True) if total == best])
 
 
 def normalize_to_max(scores: dict[str, int], *, reverse: bool) -> None:

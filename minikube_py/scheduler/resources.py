@@ -11,6 +11,7 @@ top. CPU is counted in millicores, every other resource in whole units (bytes fo
 
 from __future__ import annotations
 
+import functools
 from collections import Counter
 from typing import Any
 
@@ -22,7 +23,14 @@ WILDCARD_IP = "0.0.0.0"
 
 
 def amount(resource: str, quantity: Any) -> int:
+    if isinstance(quantity, str):  # the usual case: a few distinct strings, parsed once each
+        return _parsed(resource == "cpu", quantity)
     return milli_value(quantity) if resource == "cpu" else value(quantity)
+
+
+@functools.lru_cache(maxsize=4096)
+def _parsed(milli: bool, quantity: str) -> int:
+    return milli_value(quantity) if milli else value(quantity)
 
 
 def resource_list(values: Object | None) -> Counter[str]:

@@ -3,12 +3,18 @@
 Two informers keep local caches of nodes and pods. Their handlers maintain one ``NodeInfo``
 per node (the node plus the summed requests and host ports of the pods on it) and feed the
 ``SchedulingQueue`` with pods that are pending, unbound and addressed to this scheduler's
-``schedulerName``. The run loop pops a pod, runs one framework cycle and either POSTs a
-``Binding`` to ``pods/<name>/binding`` (the only way a scheduler assigns a pod) or records
-``FailedScheduling`` and parks the pod until a node appears or changes, or a pod goes away.
+``schedulerName`` — pods for another scheduler stay Pending, as upstream.
 
-A pod bound here is *assumed* onto its node at once, before the watch reports the binding,
-so the next cycle already sees the node as fuller — upstream's scheduler cache does the same.
+The run loop pops a pod and runs one framework cycle, synchronously and without I/O. The
+outcome is then written in the background, as upstream's *binding cycle* runs in its own
+goroutine: either a ``Binding`` POSTed to ``pods/<name>/binding`` (the only way a scheduler
+assigns a pod) and a ``Scheduled`` event, or a ``FailedScheduling`` event plus the pod's
+``PodScheduled=False`` condition (reason ``Unschedulable``), after which the pod waits until a
+node appears or changes, or a pod goes away. Up to ``max_binding`` writes are in flight at
+once, so the store can commit them in groups.
+
+A pod bound here is *assumed* onto its node at once, before the watch reports the binding, so
+the next cycle already sees the node as fuller — upstream's scheduler cache does the same.
 """
 
 from __future__ import annotations
@@ -17,24 +23,37 @@ import asyncio
 import contextlib
 import random
 import time
+from collections import Counter
 from typing import Any
 
-from minikube_py.client import EVENTS, NODES, PODS, ApiError, Client, Informer, object_key
+from minikube_py.client import NODES, PODS, ApiError, Client, Informer, object_key
+from minikube_py.client.events import EventRecorder
+from minikube_py.logs import get_logger
 
-from . import events
-from .framework import FitError, NodeInfo, Profile, schedule_one
+from .conditions import REASON_ERROR, REASON_UNSCHEDULABLE, unschedulable_patch
+from .framework import CycleState, FitError, NodeInfo, Profile, schedule_one
 from .plugins import default_profile
-from .queue import Clock, SchedulingQueue, pod_key
+from .plugins.noderesources import requests_of
+from .queue import Clock, SchedulingQueue, node_changed_for_scheduling, pod_key, spec_changed
+from .resources import pod_requests
 
 Object = dict[str, Any]
 TERMINAL = ("Succeeded", "Failed")
+_log = get_logger("scheduler")
 
 
 def _spec(pod: Object) -> Object:
     return pod.get("spec") or {}
 
 
+def scheduled_message(pod: Object, node: str) -> str:
+    meta = pod["metadata"]
+    return f"Successfully assigned {meta.get('namespace', 'default')}/{meta['name']} to {node}"
+
+
 class Scheduler:
+    """``await Scheduler(client).run()`` schedules until cancelled."""
+
     def __init__(
         self,
         client: Client,
@@ -43,37 +62,81 @@ class Scheduler:
         profile: Profile | None = None,
         seed: int | None = None,
         clock: Clock = time.monotonic,
+        queue: SchedulingQueue | None = None,
+        max_binding: int = 32,
     ) -> None:
         self.client = client
         self.name = name
         self.profile = profile or default_profile()
         self.rng = random.Random(seed)
-        self.queue = SchedulingQueue(clock)
+        self.queue = queue or SchedulingQueue(clock)  # tests pass one with short backoffs
+        self.recorder = EventRecorder(client, name)
         self.nodes: dict[str, NodeInfo] = {}
-        self._placed: dict[str, tuple[str, Object]] = {}  # pod key → (node, pod as counted)
+        self._node_list: list[NodeInfo] | None = None  # rebuilt when nodes come or go
+        # pod key → (node, pod as counted, its requests): parsed once per pod, not per change
+        self._placed: dict[str, tuple[str, Object, Counter[str]]] = {}
         self._wakeup = asyncio.Event()
+        self._in_flight = asyncio.Semaphore(max_binding)
         self.node_informer = Informer(client, NODES)
         self.pod_informer = Informer(client, PODS)
         self.node_informer.on_add(self._node_changed)
-        self.node_informer.on_update(lambda _old, new: self._node_changed(new))
+        self.node_informer.on_update(self._node_updated)
         self.node_informer.on_delete(self._node_deleted)
         self.pod_informer.on_add(self._pod_changed)
-        self.pod_informer.on_update(lambda _old, new: self._pod_changed(new))
+        self.pod_informer.on_update(self._pod_updated)
         self.pod_informer.on_delete(self._pod_deleted)
 
     async def run(self) -> None:
-        """Schedule until cancelled (DESIGN.md's long-lived component contract)."""
+        """Schedule until cancelled (DESIGN.md's long-lived component contract).
+
+        The informers relist by themselves after a 410 or a broken stream; cancelling ``run``
+        cancels them and every binding still in flight.
+        """
         async with asyncio.TaskGroup() as group:
             group.create_task(self.node_informer.run())
             group.create_task(self.pod_informer.run())
             await self.node_informer.wait_synced()
             await self.pod_informer.wait_synced()
+            _log.info("scheduler started", nodes=len(self.nodes), pending=len(self.queue))
             while True:
                 pod = self.queue.pop()
                 if pod is None:
                     await self._wait()
                     continue
-                await self.schedule(pod)
+                try:
+                    outcome = self.decide(pod)
+                except Exception:  # a plugin's bug on one odd pod must not stop scheduling
+                    _log.exception("scheduling cycle failed", pod=pod_key(pod))
+                    self.queue.failed(pod_key(pod))
+                    continue
+                if outcome is not None:
+                    await self._in_flight.acquire()
+                    group.create_task(self._finish_and_release(pod, outcome))
+                await asyncio.sleep(0)  # let watch events and bindings interleave with cycles
+
+    async def schedule(self, pod: Object) -> None:
+        """One whole cycle for ``pod``: decide, then bind it or record why it cannot be placed."""
+        outcome = self.decide(pod)
+        if outcome is not None:
+            await self._finish(pod, outcome)
+
+    def decide(self, pod: Object) -> str | FitError | None:
+        """The scheduling cycle proper: a node name (the pod is assumed there), a ``FitError``
+        (the pod is parked), or None when the pod is already assumed somewhere."""
+        key = pod_key(pod)
+        if key in self._placed:
+            return None
+        if self._node_list is None:
+            self._node_list = list(self.nodes.values())
+        state = CycleState()
+        try:
+            node = schedule_one(self.profile, pod, self._node_list, self.rng, state)
+        except FitError as error:
+            self.queue.failed(key)
+            return error
+        # assume before binding: the next cycle sees it (the requests the cycle parsed)
+        self._place(key, node, pod, requests_of(state, pod))
+        return node
 
     async def _wait(self) -> None:
         self._wakeup.clear()
@@ -81,56 +144,114 @@ class Scheduler:
         with contextlib.suppress(TimeoutError):  # a backoff ran out
             await asyncio.wait_for(self._wakeup.wait(), delay)
 
-    async def schedule(self, pod: Object) -> None:
-        """One cycle for ``pod``: bind it, or record why it cannot be placed."""
-        key = pod_key(pod)
+    async def _finish_and_release(self, pod: Object, outcome: str | FitError) -> None:
         try:
-            node = schedule_one(self.profile, pod, list(self.nodes.values()), self.rng)
-        except FitError as error:
-            self.queue.failed(key)
-            await self._record(events.failed_scheduling(pod, str(error)))
-            return
-        self._place(key, node, pod)  # assume before binding: the next cycle sees it
-        meta = pod["metadata"]
-        binding = {
+            await self._finish(pod, outcome)
+        except Exception:  # never let one pod's trouble stop the scheduler
+            _log.exception("binding cycle failed", pod=pod_key(pod))
+            key = pod_key(pod)
+            if self._unplace(key):
+                self.queue.failed(key)
+                self._retry()
+        finally:
+            self._in_flight.release()
+
+    async def _finish(self, pod: Object, outcome: str | FitError) -> None:
+        if isinstance(outcome, FitError):
+            await self._unschedulable(pod, str(outcome))
+        else:
+            await self._bind(pod, outcome)
+
+    async def _bind(self, pod: Object, node: str) -> None:
+        key, meta = pod_key(pod), pod["metadata"]
+        namespace = meta.get("namespace", "default")
+        binding: Object = {
             "apiVersion": "v1",
             "kind": "Binding",
-            "metadata": {"name": meta["name"], "namespace": meta.get("namespace", "default")},
+            "metadata": {"name": meta["name"], "namespace": namespace},
             "target": {"apiVersion": "v1", "kind": "Node", "name": node},
         }
+        if meta.get("uid"):  # as upstream's DefaultBinder: bind this pod, not a namesake
+            binding["metadata"]["uid"] = meta["uid"]
         try:
-            await self.client.create(
-                PODS, meta.get("namespace", "default"), binding, subresource="binding"
-            )
+            await self.client.create(PODS, namespace, binding, subresource="binding")
         except ApiError as error:
-            self._unplace(key)
+            # Keep the placement only if the watch already shows the pod bound there (someone
+            # else bound it first); otherwise the watch will place it when the news arrives.
+            current = self.pod_informer.get(key)
+            bound_to = _spec(current).get("nodeName") if current is not None else None
+            if not bound_to or self._placed.get(key, ("",))[0] != bound_to:
+                self._unplace(key)
+            if error.code in (404, 409):  # deleted, or bound by someone else: nothing to do
+                self.queue.delete(key)
+                return
             self.queue.failed(key)
-            self.queue.move_all_to_active_or_backoff()  # the world changed under us: retry
-            await self._record(events.failed_scheduling(pod, f"Binding rejected: {error}"))
+            self._retry()  # the world changed under us: retry
+            # upstream's words for a failed Bind plugin; an error, not a verdict on the pod
+            message = f'running Bind plugin "DefaultBinder": {error}'
+            await self._unschedulable(pod, message, reason=REASON_ERROR)
             return
         self.queue.done(key)
-        await self._record(events.scheduled(pod, node))
+        _log.debug("bound", pod=key, node=node)
+        await self.recorder.record(
+            pod, reason="Scheduled", message=scheduled_message(pod, node), action="Binding"
+        )
 
-    async def _record(self, event: Object) -> None:
-        namespace = event["metadata"]["namespace"]
-        with contextlib.suppress(ApiError):  # events are best effort, as upstream's
-            await self.client.create(EVENTS, namespace, event)
+    async def _unschedulable(
+        self, pod: Object, message: str, *, reason: str = REASON_UNSCHEDULABLE
+    ) -> None:
+        """``FailedScheduling`` (aggregated by the recorder) and ``PodScheduled=False``."""
+        key = pod_key(pod)
+        await self.recorder.record(
+            pod, reason="FailedScheduling", message=message, warning=True, action="Scheduling"
+        )
+        current = self.pod_informer.get(key) or pod
+        patch = unschedulable_patch(current, message, reason=reason)
+        if patch is None or _spec(current).get("nodeName"):
+            return
+        try:
+            meta = current["metadata"]
+            await self.client.patch(
+                PODS,
+                meta.get("namespace", "default"),
+                meta["name"],
+                patch,
+                patch_type="strategic",
+                subresource="status",
+            )
+        except ApiError as error:
+            if error.code != 404:
+                _log.warning("cannot set PodScheduled", pod=key, error=str(error))
 
     # -- informer handlers: bookkeeping only, never I/O -----------------------------------
 
-    def _node_changed(self, node: Object) -> None:
+    def _node_updated(self, old: Object, new: Object) -> None:
+        # A heartbeat only touches conditions' timestamps: it cannot make a parked pod fit.
+        self._node_changed(new, retry=node_changed_for_scheduling(old, new))
+
+    def _node_changed(self, node: Object, *, retry: bool = True) -> None:
         name = node["metadata"]["name"]
-        fresh = NodeInfo(node)
-        for placed_node, pod in self._placed.values():
-            if placed_node == name:
-                fresh.add_pod(pod)
-        self.nodes[name] = fresh
+        known = self.nodes.get(name)
+        if known is not None:
+            known.set_node(node)  # its pods stay counted; only the node half changes
+            if not retry:
+                return
+        else:
+            fresh = self.nodes[name] = NodeInfo(node)
+            for placed_node, pod, requests in self._placed.values():
+                if placed_node == name:
+                    fresh.add_pod(pod, requests)
+            self._node_list = None
         self._retry()
 
     def _node_deleted(self, node: Object) -> None:
-        self.nodes.pop(node["metadata"]["name"], None)
+        if self.nodes.pop(node["metadata"]["name"], None) is not None:
+            self._node_list = None
 
-    def _pod_changed(self, pod: Object) -> None:
+    def _pod_updated(self, old: Object, new: Object) -> None:
+        self._pod_changed(new, activate=spec_changed(old, new))
+
+    def _pod_changed(self, pod: Object, *, activate: bool = True) -> None:
         key = object_key(pod)
         spec = _spec(pod)
         node = spec.get("nodeName")
@@ -144,29 +265,35 @@ class Scheduler:
                 self._unplace(key)
                 self._place(key, node, pod)
             return
+        if key in self._placed:
+            return  # assumed here and being bound: the watch has not caught up yet
         if finished or pod["metadata"].get("deletionTimestamp"):
+            self.queue.delete(key)
             return
         if (spec.get("schedulerName") or "default-scheduler") != self.name:
             return  # another scheduler's pod: it stays Pending for that one
-        self.queue.add(pod)
+        self.queue.add(pod, activate=activate)
         self._wakeup.set()
 
     def _pod_deleted(self, pod: Object) -> None:
         key = object_key(pod)
         self.queue.delete(key)
-        self._unplace(key)
-        self._retry()
+        if self._unplace(key):
+            self._retry()
 
-    def _place(self, key: str, node: str, pod: Object) -> None:
-        self._placed[key] = (node, pod)
+    def _place(
+        self, key: str, node: str, pod: Object, requests: Counter[str] | None = None
+    ) -> None:
+        requests = pod_requests(pod) if requests is None else requests
+        self._placed[key] = (node, pod, requests)
         if node in self.nodes:
-            self.nodes[node].add_pod(pod)
+            self.nodes[node].add_pod(pod, requests)
 
     def _unplace(self, key: str) -> bool:
         placed = self._placed.pop(key, None)
         if placed is None:
             return False
-        node, pod = placed
+        node, pod, _requests = placed
         if node in self.nodes:
             self.nodes[node].remove_pod(pod)
         return True

@@ -1,10 +1,36 @@
-"""Plain-dict pods and nodes for the scheduler tests."""
+"""Plain-dict pods and nodes for the scheduler tests, and an API server without the
+cluster's own scheduler and kubelets (``api_only``), so the scheduler under test is alone."""
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
+from minikube_py.apiserver.pki import ensure_pki
+from minikube_py.apiserver.server import ApiServer
+from minikube_py.client import Client
 from minikube_py.scheduler.framework import NodeInfo
+from minikube_py.store import open_store
+
+
+@contextlib.asynccontextmanager
+async def api_only(directory: Path) -> AsyncIterator[Client]:
+    """An in-memory API server on a free loopback port, and an in-process client of it."""
+    store = await open_store("sqlite://")
+    try:
+        server = ApiServer(store, ensure_pki(directory, addresses=["127.0.0.1"]), port=0)
+        await server.start()
+        client = server.client()
+        try:
+            yield client
+        finally:
+            await client.close()
+            await server.stop()
+    finally:
+        await store.close()
+
 
 Object = dict[str, Any]
 

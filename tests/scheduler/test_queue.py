@@ -44,7 +44,7 @@ def test_unschedulable_waits_for_an_event() -> None:
     queue.pop()
     queue.failed("default/web")
     clock.now += 60
-    assert queue.pop() is None and queue.next_ready_in() is None
+    assert queue.pop() is None and queue.next_ready_in() == 240.0  # the 5-minute leftover flush
     assert queue.pending()["unschedulable"] == ["default/web"]
     queue.move_all_to_active_or_backoff()
     popped = queue.pop()
@@ -64,3 +64,27 @@ def test_update_of_parked_pod_retries_it_and_delete_forgets() -> None:
     queue.add(pod("other"))
     queue.delete("default/other")
     assert queue.pop() is None and len(queue) == 1
+
+
+def test_a_pod_parked_for_five_minutes_is_retried_without_an_event() -> None:
+    clock = Clock()
+    queue = SchedulingQueue(clock)
+    queue.add(pod())
+    queue.pop()
+    queue.failed("default/web")
+    clock.now += 299
+    assert queue.pop() is None and queue.next_ready_in() == 1.0
+    clock.now += 1
+    popped = queue.pop()
+    assert popped is not None and pod_key(popped) == "default/web"
+
+
+def test_status_only_updates_do_not_wake_a_parked_pod() -> None:
+    clock = Clock()
+    queue = SchedulingQueue(clock)
+    queue.add(pod())
+    queue.pop()
+    queue.failed("default/web")
+    clock.now += 60
+    queue.add(pod(), activate=False)
+    assert queue.pop() is None and queue.pending()["unschedulable"] == ["default/web"]

@@ -5,34 +5,24 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import pytest
 
 from minikube_py.client import EVENTS, NODES, PODS, Client, Informer
+from minikube_py.scheduler.queue import SchedulingQueue
 from minikube_py.scheduler.scheduler import Scheduler
-from tests.client.helpers import bounded, in_process_client
-from tests.clusters import ephemeral_config
+from tests.client.helpers import bounded
 
-from .helpers import node, pod
-
-if TYPE_CHECKING:
-    from minikube_py.cluster import RunningCluster
+from .helpers import api_only, node, pod
 
 GPU_TAINT = {"key": "dedicated", "value": "gpu", "effect": "NoSchedule"}
 
 
 @pytest.fixture
 async def client(tmp_path: Path) -> AsyncIterator[Client]:
-    from minikube_py.cluster import running_cluster
-
-    running: RunningCluster
-    async with running_cluster(ephemeral_config(tmp_path)) as running:
-        made = in_process_client(running)
-        try:
-            yield made
-        finally:
-            await made.close()
+    async with api_only(tmp_path) as made:
+        yield made
 
 
 async def add_node(client: Client, obj: dict[str, Any]) -> None:
@@ -84,6 +74,25 @@ async def events_for(client: Client, name: str, reason: str) -> list[dict[str, A
     ]
 
 
+def pod_scheduled(obj: dict[str, Any]) -> dict[str, Any] | None:
+    for condition in obj.get("status", {}).get("conditions") or []:
+        if condition["type"] == "PodScheduled":
+            return condition  # type: ignore[no-any-return]
+    return None
+
+
+async def condition_of(client: Client, name: str) -> dict[str, Any] | None:
+    return pod_scheduled(await client.get(PODS, "default", name))
+
+
+BIG_MESSAGE = (
+    "0/3 nodes are available: 1 node(s) had untolerated taint {dedicated: gpu}, "
+    "2 Insufficient memory. preemption: 0/3 nodes are available: "
+    "1 Preemption is not helpful for scheduling, "
+    "2 No preemption victims found for incoming pod.."
+)
+
+
 async def test_scheduler_places_pods_and_explains_failures(client: Client) -> None:
     await add_node(client, node("minikube", taints=[GPU_TAINT]))
     await add_node(client, node("minikube-m02", cpu="2", memory="2Gi", labels={"disk": "ssd"}))
@@ -98,6 +107,10 @@ async def test_scheduler_places_pods_and_explains_failures(client: Client) -> No
         scheduled = await until(lambda: events_for(client, "web", "Scheduled"), "Scheduled")
         assert scheduled[0]["message"] == "Successfully assigned default/web to minikube-m02"
         assert scheduled[0]["source"]["component"] == "default-scheduler"
+        assert scheduled[0]["type"] == "Normal"
+        condition = await condition_of(client, "web")
+        assert condition is not None and condition["status"] == "True"
+        assert condition["lastTransitionTime"] and "reason" not in condition
 
         gpu = pod("gpu", tolerations=[{"key": "dedicated", "operator": "Exists"}])
         gpu["spec"]["nodeSelector"] = {"kubernetes.io/hostname": "minikube"}
@@ -107,18 +120,97 @@ async def test_scheduler_places_pods_and_explains_failures(client: Client) -> No
         await client.create(PODS, "default", pod("big", memory="4Gi"))
         failed = await until(lambda: events_for(client, "big", "FailedScheduling"), "failure")
         assert failed[0]["type"] == "Warning"
-        assert failed[0]["message"] == (
-            "0/3 nodes are available: 1 node(s) had untolerated taint {dedicated: gpu}, "
-            "2 Insufficient memory."
+        assert failed[0]["message"] == BIG_MESSAGE
+        condition = await until(lambda: condition_of(client, "big"), "PodScheduled=False")
+        assert (condition["status"], condition["reason"], condition["message"]) == (
+            "False",
+            "Unschedulable",
+            BIG_MESSAGE,
         )
         assert await node_of(client, "big") is None
 
-        other = pod("other", schedulerName="my-scheduler")
-        await client.create(PODS, "default", other)
+        await client.create(PODS, "default", pod("other", schedulerName="my-scheduler"))
 
         await add_node(client, node("minikube-m04", memory="8Gi"))
         assert await until(lambda: node_of(client, "big"), "big bound") == "minikube-m04"
-        assert await node_of(client, "other") is None  # another scheduler's pod stays Pending
+        condition = await condition_of(client, "big")
+        assert condition is not None and condition["status"] == "True"
+        assert "message" not in condition and "reason" not in condition
+        # another scheduler's pod stays Pending, untouched: no node, no condition, no event
+        other = await client.get(PODS, "default", "other")
+        assert other["spec"].get("nodeName") is None and pod_scheduled(other) is None
+        assert await events_for(client, "other", "FailedScheduling") == []
+    finally:
+        await changes.close()
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+
+
+async def test_repeated_failures_aggregate_into_one_event(client: Client) -> None:
+    await add_node(client, node("minikube", cpu="1"))
+    queue = SchedulingQueue(initial_backoff=0.01, max_backoff=0.01)
+    scheduler = Scheduler(client, seed=1, queue=queue)
+    task = asyncio.create_task(scheduler.run())
+    changes = Changes(client)
+    message = (
+        "0/1 nodes are available: 1 Insufficient cpu. "
+        "preemption: 0/1 nodes are available: 1 No preemption victims found for incoming pod.."
+    )
+    try:
+        await client.create(PODS, "default", pod("big", cpu="2"))
+        await changes.until(lambda: events_for(client, "big", "FailedScheduling"), "failure")
+        condition = await changes.until(lambda: condition_of(client, "big"), "PodScheduled")
+        # A node change that could matter (its labels) retries the pod: same verdict again.
+        for round_ in range(2):
+            obj = await client.get(NODES, None, "minikube")
+            obj["metadata"]["labels"]["round"] = str(round_)
+            await client.update(NODES, None, obj)
+
+            async def counted(expected: int = round_ + 2) -> list[dict[str, Any]]:
+                found = await events_for(client, "big", "FailedScheduling")
+                return found if found and found[0].get("count") == expected else []
+
+            await changes.until(counted, f"count {round_ + 2}")
+        events = await events_for(client, "big", "FailedScheduling")
+        assert len(events) == 1 and events[0]["message"] == message
+        # the condition was written once: the same message does not rewrite the pod
+        again = await condition_of(client, "big")
+        assert again == condition
+    finally:
+        await changes.close()
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+
+
+class Exploding:
+    """A filter with a bug that only one pod triggers."""
+
+    name = "Exploding"
+
+    def filter(self, state: Any, obj: dict[str, Any], info_: Any) -> Any:
+        if obj["metadata"]["name"] == "bad":
+            raise RuntimeError("plugin bug")
+        from minikube_py.scheduler.framework import SUCCESS
+
+        return SUCCESS
+
+
+async def test_a_failing_cycle_parks_the_pod_and_scheduling_goes_on(client: Client) -> None:
+    from minikube_py.scheduler.framework import Profile
+
+    await add_node(client, node("minikube"))
+    scheduler = Scheduler(client, seed=1, profile=Profile(filters=[Exploding()]))
+    task = asyncio.create_task(scheduler.run())
+    changes = Changes(client)
+    try:
+        await client.create(PODS, "default", pod("bad"))
+        await client.create(PODS, "default", pod("good"))
+        assert await changes.until(lambda: node_of(client, "good"), "good bound") == "minikube"
+        assert await node_of(client, "bad") is None
+        assert scheduler.queue.pending()["unschedulable"] == ["default/bad"]
+        assert not task.done()
     finally:
         await changes.close()
         task.cancel()

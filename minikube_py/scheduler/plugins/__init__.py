@@ -1,12 +1,14 @@
 """Scheduler plugins, one a module, named and worded as kube-scheduler's in-tree plugins.
 
 ``default_profile()`` assembles them as upstream's default profile does: the filters in
-upstream's order and the scorers with upstream's default weights.
+upstream's order, the scorers with upstream's default weights, and DefaultPreemption as the
+PostFilter that explains whether evicting pods could help.
 """
 
 from __future__ import annotations
 
 from ..framework import Profile
+from .defaultpreemption import DefaultPreemption
 from .nodeaffinity import NodeAffinity
 from .nodename import NodeName
 from .nodeports import NodePorts
@@ -29,11 +31,13 @@ def default_profile() -> Profile:
             (BalancedAllocation(), 1),
             (SelectorSpread(), 2),
         ],
+        post_filters=[DefaultPreemption()],
     )
 
 
 __all__ = [
     "BalancedAllocation",
+    "DefaultPreemption",
     "NodeAffinity",
     "NodeName",
     "NodePorts",

@@ -5,7 +5,8 @@ to) run on, by the nodes' labels.
 a list of *terms* ORed together; each term's ``matchExpressions`` (on labels) and
 ``matchFields`` (only ``metadata.name``) are ANDed. Operators: In, NotIn, Exists, DoesNotExist,
 Gt, Lt (integers). The preferred terms add their weights to a node's score, normalized so the
-best node gets 100.
+best node gets 100. A pod with neither a nodeSelector nor required affinity skips the filter
+(upstream's PreFilter Skip), and one without preferred terms sits scoring out.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..framework import (
+    SKIP,
     SUCCESS,
     CycleState,
     NodeInfo,
@@ -52,7 +54,7 @@ def term_matches(term: Object, node: NodeInfo) -> bool:
     fields = term.get("matchFields") or []
     if not exprs and not fields:
         return False  # upstream: an empty term matches no objects
-    labels = node.node["metadata"].get("labels") or {}
+    labels = node.labels
     node_fields = {"metadata.name": node.name}
     return all(_requirement(e, labels) for e in exprs) and all(
         _requirement(f, node_fields) for f in fields
@@ -66,9 +68,14 @@ def _affinity(pod: Object) -> Object:
 class NodeAffinity:
     name = NAME
 
+    def pre_filter(self, state: CycleState, pod: Object) -> Status:
+        selector = (pod.get("spec") or {}).get("nodeSelector")
+        required = _affinity(pod).get("requiredDuringSchedulingIgnoredDuringExecution")
+        return SUCCESS if selector or required is not None else SKIP
+
     def filter(self, state: CycleState, pod: Object, node: NodeInfo) -> Status:
         selector = (pod.get("spec") or {}).get("nodeSelector") or {}
-        labels = node.node["metadata"].get("labels") or {}
+        labels = node.labels
         if any(labels.get(k) != v for k, v in selector.items()):
             return unschedulable(NAME, REASON, unresolvable=True)
         required = _affinity(pod).get("requiredDuringSchedulingIgnoredDuringExecution")

@@ -8,6 +8,8 @@ soft: the score counts untolerated ones and normalizes reversed, so fewer is bet
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from ..framework import (
     SUCCESS,
     CycleState,
@@ -20,12 +22,7 @@ from ..framework import (
 from ..resources import tolerates
 
 NAME = "TaintToleration"
-HARD = ("NoSchedule", "NoExecute")
 _SOFT_KEY = "TaintToleration.softTolerations"
-
-
-def _taints(node: NodeInfo) -> list[Object]:
-    return list((node.node.get("spec") or {}).get("taints") or [])
 
 
 def _tolerations(pod: Object) -> list[Object]:
@@ -35,11 +32,20 @@ def _tolerations(pod: Object) -> list[Object]:
 class TaintToleration:
     name = NAME
 
+    def filter_nodes(
+        self, state: CycleState, pod: Object, nodes: Sequence[NodeInfo]
+    ) -> dict[int, Status]:
+        return {
+            index: status
+            for index, node in enumerate(nodes)
+            if node.hard_taints and not (status := self.filter(state, pod, node)).ok
+        }
+
     def filter(self, state: CycleState, pod: Object, node: NodeInfo) -> Status:
+        if not node.hard_taints:  # most nodes: nothing to tolerate
+            return SUCCESS
         tolerations = _tolerations(pod)
-        for taint in _taints(node):
-            if taint.get("effect") not in HARD:
-                continue
+        for taint in node.hard_taints:
             if not any(tolerates(t, taint) for t in tolerations):
                 reason = (
                     f"node(s) had untolerated taint {{{taint.get('key', '')}: "
@@ -55,19 +61,17 @@ class TaintToleration:
         ]
         return True
 
+    def score_nodes(self, state: CycleState, pod: Object, nodes: Sequence[NodeInfo]) -> list[int]:
+        return [self.score(state, pod, n) if n.soft_taints else 0 for n in nodes]
+
     def score(self, state: CycleState, pod: Object, node: NodeInfo) -> int:
-        taints = _taints(node)
+        taints = node.soft_taints
         if not taints:
             return 0
         if _SOFT_KEY not in state.data:
             self.pre_score(state, pod)
         soft: list[Object] = state.data[_SOFT_KEY]
-        return sum(
-            1
-            for taint in taints
-            if taint.get("effect") == "PreferNoSchedule"
-            and not any(tolerates(t, taint) for t in soft)
-        )
+        return sum(1 for taint in taints if not any(tolerates(t, taint) for t in soft))
 
     def normalize(self, state: CycleState, pod: Object, scores: dict[str, int]) -> None:
         normalize_to_max(scores, reverse=True)
