@@ -1,19 +1,22 @@
 """The cluster manager: builds the components of one cluster and runs them together.
 
-A cluster is a state directory (its store, certificates, logs), a store, and components that
-run until the cluster stops: today the API server; the scheduler, controllers, kubelets and the
-service proxy join as their issues land. ``run_cluster`` starts them in one task group and
-stops them in reverse order; the CLI's ``serve`` / ``start`` and the embedded ``Cluster`` all
-go through it, so they cannot differ.
+A cluster is a state directory (its store, certificates, images, pods, logs), a store, and
+components that run until the cluster stops: the API server first, then the scheduler and one
+node agent (kubelet) per node, each an API client of the server in this process; the
+controllers and the service proxy join as their issues land. ``running_cluster`` starts them
+and stops them in reverse order; the CLI's ``serve`` / ``start`` and the embedded ``Cluster``
+all go through it, so they cannot differ.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import fcntl
 import os
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import Literal
 
 import attrs
 
@@ -21,7 +24,15 @@ from minikube_py.apiserver.kubeconfig import write_kubeconfig
 from minikube_py.apiserver.pki import ensure_pki
 from minikube_py.apiserver.server import ApiServer
 from minikube_py.apiserver.tokens import TokenIssuer
+from minikube_py.client import Client
+from minikube_py.config import NodeConfig, plan_nodes
+from minikube_py.kubelet.agent import AgentTimings, NodeAgent
 from minikube_py.logs import get_logger
+from minikube_py.runtime.fake import FakeRuntime
+from minikube_py.runtime.images.store import ImageStore
+from minikube_py.runtime.process import ProcessRuntime
+from minikube_py.runtime.protocol import ContainerRuntime, NodeStreams
+from minikube_py.scheduler.scheduler import Scheduler
 from minikube_py.store import Encryption, load_or_create_key, open_store
 
 _log = get_logger("cluster")
@@ -42,6 +53,13 @@ class ClusterConfig:
     store_url: str | None = None  # default: SQLite in the state directory
     kubeconfig: Path | None = None  # None: merge into the user's kubeconfig
     write_kubeconfig: bool = True
+    nodes: int = 1
+    cpus: str | None = None  # per node, a quantity; None: the machine's
+    memory: str | None = None
+    # "process": containers are real processes; "fake": pods run at once without processes
+    # (kwok's idea), for control-plane tests and benchmarks at scale.
+    runtime: Literal["process", "fake"] = "process"
+    timings: AgentTimings = attrs.field(factory=AgentTimings)
 
     @property
     def directory(self) -> Path:
@@ -54,6 +72,7 @@ class RunningCluster:
     api_server: ApiServer
     kubeconfig: Path | None
     directory: Path
+    agents: list[NodeAgent] = attrs.field(factory=list)
 
     @property
     def url(self) -> str:
@@ -96,7 +115,15 @@ async def running_cluster(config: ClusterConfig) -> AsyncIterator[RunningCluster
         try:
             pki = ensure_pki(directory, addresses=[config.address, "127.0.0.1"])
             tokens = TokenIssuer(load_or_create_key(directory / "sa.key"))
-            server = ApiServer(store, pki, host=config.address, port=config.port, tokens=tokens)
+            node_streams: dict[str, NodeStreams] = {}  # filled as the node agents are made
+            server = ApiServer(
+                store,
+                pki,
+                host=config.address,
+                port=config.port,
+                tokens=tokens,
+                node_streams=node_streams,
+            )
             try:
                 await server.start()
             except OSError as error:
@@ -109,8 +136,59 @@ async def running_cluster(config: ClusterConfig) -> AsyncIterator[RunningCluster
                     kubeconfig = write_kubeconfig(
                         profile=config.profile, server=server.url, pki=pki, path=config.kubeconfig
                     )
-                yield RunningCluster(server, kubeconfig, directory)
+                client = server.client()
+                async with _running_nodes(config, client, directory, node_streams) as agents:
+                    yield RunningCluster(server, kubeconfig, directory, agents)
             finally:
                 await server.stop()
         finally:
             await store.close()
+
+
+def _runtime(config: ClusterConfig, node_dir: Path, images: ImageStore) -> ContainerRuntime:
+    if config.runtime == "fake":
+        return FakeRuntime(node_dir / "runtime")
+    return ProcessRuntime(node_dir / "runtime", images)
+
+
+@contextlib.asynccontextmanager
+async def _running_nodes(
+    config: ClusterConfig, client: Client, directory: Path, streams: dict[str, NodeStreams]
+) -> AsyncIterator[list[NodeAgent]]:
+    """The scheduler and a node agent per node, registered before the cluster counts as up;
+    on the way out the agents stop first, then every container, then the scheduler."""
+    images = ImageStore(directory / "images")
+    nodes: list[NodeConfig] = plan_nodes(
+        config.profile, config.nodes, cpu=config.cpus, memory=config.memory
+    )
+    agents = []
+    for node in nodes:
+        node_dir = directory / "nodes" / node.name
+        runtime = _runtime(config, node_dir, images)
+        agent = NodeAgent(
+            client,
+            node,
+            runtime,
+            profile=config.profile,
+            directory=node_dir,
+            timings=config.timings,
+        )
+        streams[node.name] = agent.streams
+        agents.append(agent)
+    scheduler = Scheduler(client)
+    tasks: list[asyncio.Task[None]] = []
+    try:
+        await asyncio.gather(*(agent.register() for agent in agents))
+        tasks.append(asyncio.create_task(scheduler.run(), name="scheduler"))
+        for agent in agents:
+            tasks.append(asyncio.create_task(agent.run(), name=f"node {agent.node.name}"))
+        yield agents
+    finally:
+        for task in reversed(tasks):
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        for agent in agents:
+            await agent.runtime.close()
+        streams.clear()
+        await client.close()

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
+import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import psutil
 import pytest
 
 from tests import postgres
@@ -44,3 +48,54 @@ async def store(store_url: str) -> AsyncIterator[SqlStore]:
         yield opened
     finally:
         await opened.close()
+
+
+# -- no process outlives the test session ------------------------------------------------------
+
+_LEFTOVER_GRACE = 5.0  # seconds a just-stopped cluster's processes get to finish exiting
+
+
+def _cluster_processes() -> list[psutil.Process]:
+    """Processes a test cluster started: containers (their environment names a container
+    root), runtime supervisors, and ``serve`` processes; zombies only if they are our own."""
+    me = os.getpid()
+    found = []
+    for process in psutil.process_iter(["pid", "ppid", "cmdline", "status"]):
+        try:
+            if process.pid == me:
+                continue
+            if process.info["status"] == psutil.STATUS_ZOMBIE:
+                if process.info["ppid"] == me:
+                    found.append(process)
+                continue
+            command = " ".join(process.info["cmdline"] or ())
+            if (
+                "minikube_py/runtime/reaper.py" in command
+                or "minikube_py serve" in command
+                or "MINIKUBE_PY_ROOT" in process.environ()
+            ):
+                found.append(process)
+        except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
+            continue
+    return found
+
+
+@pytest.fixture(scope="session", autouse=True)
+def no_processes_outlive_the_session() -> Iterator[None]:
+    """The issue's rule, checked with psutil: when every test cluster has stopped, none of the
+    processes they started remains. What was there before the session is not ours to judge."""
+    before = {process.pid for process in _cluster_processes()}
+    yield
+    deadline = time.monotonic() + _LEFTOVER_GRACE
+    left = [process for process in _cluster_processes() if process.pid not in before]
+    while left and time.monotonic() < deadline:
+        time.sleep(0.1)
+        left = [process for process in left if process.is_running()]
+    if left:
+        shown = "\n".join(f"{p.pid}: {' '.join(p.cmdline())}" for p in left if p.is_running())
+        for process in left:  # clean up after the failure, so the next run starts clean
+            with contextlib.suppress(psutil.Error):
+                process.kill()
+        pytest.fail(
+            f"{len(left)} process(es) started by test clusters outlived the session:\n" + shown
+        )

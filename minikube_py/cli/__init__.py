@@ -13,13 +13,14 @@ import gc
 import signal
 from collections.abc import Coroutine
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import click
 
 from minikube_py import __version__
 from minikube_py.cli.background import running_pid, start_background, stop_background
 from minikube_py.cluster import ClusterConfig, ClusterError, running_cluster
+from minikube_py.kubelet.agent import AgentTimings
 from minikube_py.logs import configure_logging
 from minikube_py.store import StoreError
 
@@ -79,6 +80,23 @@ def stop(profile: str) -> None:
     "--kubeconfig", type=click.Path(path_type=Path), help="Write a standalone kubeconfig."
 )
 @click.option("--store", "store_url", help="Store URL (default: SQLite in the state directory).")
+@click.option("--nodes", default=1, show_default=True, help="Number of nodes.")
+@click.option("--cpus", help="CPUs per node, e.g. 2 (default: the machine's).")
+@click.option("--memory", help="Memory per node, e.g. 4Gi (default: the machine's).")
+@click.option(
+    "--runtime",
+    type=click.Choice(["process", "fake"]),
+    default="process",
+    show_default=True,
+    help="Containers as real processes, or fake ones that run at once (for scale tests).",
+)
+@click.option(
+    "--crash-backoff",
+    type=float,
+    default=10.0,
+    show_default=True,
+    help="First restart back-off in seconds (upstream: 10; shorter for tests).",
+)
 def serve(
     profile: str,
     state_dir: Path | None,
@@ -86,6 +104,11 @@ def serve(
     port: int,
     kubeconfig: Path | None,
     store_url: str | None,
+    nodes: int,
+    cpus: str | None,
+    memory: str | None,
+    runtime: Literal["process", "fake"],
+    crash_backoff: float,
 ) -> None:
     """Run the cluster in the foreground until interrupted (SIGINT / SIGTERM)."""
     config = ClusterConfig(
@@ -95,6 +118,11 @@ def serve(
         port=port,
         store_url=store_url,
         kubeconfig=kubeconfig,
+        nodes=nodes,
+        cpus=cpus,
+        memory=memory,
+        runtime=runtime,
+        timings=AgentTimings(crash_backoff=crash_backoff),
     )
     configure_logging(json_file=config.directory / "cluster.log", console=False)
     try:

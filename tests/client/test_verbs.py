@@ -207,7 +207,9 @@ async def test_delete_with_finalizers_marks_then_removes(client: Client) -> None
 
 
 async def test_binding_a_pod_through_its_subresource(client: Client) -> None:
-    pod = {"metadata": {"name": "p"}, "spec": {"containers": [{"name": "c", "image": "busybox"}]}}
+    # Addressed to a scheduler that does not run, so the cluster's own leaves it to the test.
+    spec = {"schedulerName": "by-hand", "containers": [{"name": "c", "image": "busybox"}]}
+    pod = {"metadata": {"name": "p"}, "spec": spec}
     await client.create(PODS, NS, pod)
     binding = {
         "apiVersion": "v1",

@@ -24,7 +24,7 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -36,6 +36,7 @@ START_SECONDS = 30.0
 STOP_SECONDS = 10.0
 KUBECTL_SECONDS = 30.0
 ROOT = Path(__file__).resolve().parents[2]
+SESSION_FLAGS = ("--crash-backoff", "1")
 
 
 @dataclass
@@ -112,7 +113,9 @@ class Server:
         self.exit_code = self.process.returncode
 
 
-def start_server(state_dir: Path, *, store: str | None = "sqlite://") -> Server:
+def start_server(
+    state_dir: Path, *, store: str | None = "sqlite://", extra: Sequence[str] = ()
+) -> Server:
     """Start ``serve`` on a free port of 127.0.0.1 and wait for its "serving" line.
 
     ``store=None`` keeps the default (a SQLite file in the state directory), which survives a
@@ -136,6 +139,7 @@ def start_server(state_dir: Path, *, store: str | None = "sqlite://") -> Server:
     ]
     if store is not None:
         command += ["--store", store]
+    command += extra
     home = state_dir / "home"
     home.mkdir(exist_ok=True)
     env = {
@@ -176,8 +180,10 @@ def start_server(state_dir: Path, *, store: str | None = "sqlite://") -> Server:
 
 
 @contextlib.contextmanager
-def serving(state_dir: Path, *, store: str | None = "sqlite://") -> Iterator[Server]:
-    server = start_server(state_dir, store=store)
+def serving(
+    state_dir: Path, *, store: str | None = "sqlite://", extra: Sequence[str] = ()
+) -> Iterator[Server]:
+    server = start_server(state_dir, store=store, extra=extra)
     try:
         yield server
     finally:
@@ -186,8 +192,9 @@ def serving(state_dir: Path, *, store: str | None = "sqlite://") -> Iterator[Ser
 
 @pytest.fixture(scope="session")
 def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    """The session's cluster: started once, always stopped."""
-    with serving(tmp_path_factory.mktemp("cluster")) as server:
+    """The session's cluster: started once, always stopped. Its restart back-off starts at
+    one second instead of ten, so crash-loop tests see several restarts quickly."""
+    with serving(tmp_path_factory.mktemp("cluster"), extra=SESSION_FLAGS) as server:
         yield server
     if server.killed or server.exit_code != 0:
         pytest.fail(
