@@ -19,9 +19,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import importlib
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 from minikube_py.client.events import EventRecorder
 from minikube_py.client.informer import Informer, object_key
@@ -33,21 +32,13 @@ from minikube_py.kubelet.context import NodeContext, ProberFactory
 from minikube_py.kubelet.environment import EnvSource, NoEnvSource
 from minikube_py.kubelet.ipam import PodAddresses
 from minikube_py.kubelet.podworker import PodWorker
+from minikube_py.kubelet.probes import prober_factory
 from minikube_py.logs import get_logger
 from minikube_py.runtime.protocol import ContainerRuntime
 
 Object = dict[str, Any]
 _log = get_logger("kubelet")
 _DONE_REMEMBERED = 4096
-
-
-def default_prober_factory() -> ProberFactory | None:
-    """``kubelet.probes.prober_factory`` when that module is there; else probes are skipped."""
-    try:
-        module = importlib.import_module("minikube_py.kubelet.probes")
-    except ImportError:
-        return None
-    return cast("ProberFactory | None", getattr(module, "prober_factory", None))
 
 
 class Kubelet:
@@ -89,7 +80,7 @@ class Kubelet:
             directory=directory,
             allocatable=allocatable or node_allocatable(node, directory),
             env_source=env_source or NoEnvSource(),
-            prober_factory=default_prober_factory(),
+            prober_factory=prober_factory,
         )
         self.informer = Informer(client, PODS, field_selector=f"spec.nodeName={node.name}")
         self.informer.on_add(self._seen)
