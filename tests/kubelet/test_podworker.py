@@ -207,9 +207,9 @@ async def test_deleting_a_finished_pod_removes_it(cluster: Cluster) -> None:
 
 
 async def test_real_probes_module_drives_readiness(cluster: Cluster) -> None:
-    from minikube_py.kubelet.kubelet import default_prober_factory
+    from minikube_py.kubelet.probes import prober_factory
 
-    assert cluster.kubelet.prober_factory is default_prober_factory() is not None
+    assert cluster.kubelet.prober_factory is prober_factory
     verdicts = {"ok": False}
     cluster.fake.exec_handler = lambda _id, _command: 0 if verdicts["ok"] else 1
     probe = {"exec": {"command": ["cat", "/tmp/healthy"]}, "periodSeconds": 5}
