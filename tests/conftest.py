@@ -55,24 +55,23 @@ async def store(store_url: str) -> AsyncIterator[SqlStore]:
 _LEFTOVER_GRACE = 5.0  # seconds a just-stopped cluster's processes get to finish exiting
 
 
-def _cluster_processes() -> list[psutil.Process]:
-    """Processes a test cluster started: containers (their environment names a container
-    root), runtime supervisors, and ``serve`` processes; zombies only if they are our own."""
+def _cluster_processes(session_dir: str) -> list[psutil.Process]:
+    """Processes this session's test clusters started: our own children, and processes whose
+    command line or environment names this session's temporary directory (containers carry
+    their root there in ``MINIKUBE_PY_ROOT``, ``serve`` children their ``--state-dir`` and
+    ``HOME``, runtime supervisors inherit those). Other sessions' processes never match."""
     me = os.getpid()
     found = []
-    for process in psutil.process_iter(["pid", "ppid", "cmdline", "status"]):
+    for process in psutil.process_iter(["pid", "ppid", "cmdline"]):
         try:
             if process.pid == me:
                 continue
-            if process.info["status"] == psutil.STATUS_ZOMBIE:
-                if process.info["ppid"] == me:
-                    found.append(process)
+            if process.info["ppid"] == me:
+                found.append(process)
                 continue
             command = " ".join(process.info["cmdline"] or ())
-            if (
-                "minikube_py/runtime/reaper.py" in command
-                or "minikube_py serve" in command
-                or "MINIKUBE_PY_ROOT" in process.environ()
+            if session_dir in command or any(
+                session_dir in value for value in process.environ().values()
             ):
                 found.append(process)
         except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
@@ -81,13 +80,16 @@ def _cluster_processes() -> list[psutil.Process]:
 
 
 @pytest.fixture(scope="session", autouse=True)
-def no_processes_outlive_the_session() -> Iterator[None]:
+def no_processes_outlive_the_session(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[None]:
     """The issue's rule, checked with psutil: when every test cluster has stopped, none of the
-    processes they started remains. What was there before the session is not ours to judge."""
-    before = {process.pid for process in _cluster_processes()}
+    processes they started remains (zombies included: a child never waited for is a leak)."""
+    session_dir = str(tmp_path_factory.getbasetemp())
+    before = {process.pid for process in _cluster_processes(session_dir)}
     yield
     deadline = time.monotonic() + _LEFTOVER_GRACE
-    left = [process for process in _cluster_processes() if process.pid not in before]
+    left = [process for process in _cluster_processes(session_dir) if process.pid not in before]
     while left and time.monotonic() < deadline:
         time.sleep(0.1)
         left = [process for process in left if process.is_running()]
