@@ -137,13 +137,8 @@ def test_a_crashing_container_backs_off(kubectl: Kubectl, unique: Any) -> None:
 
 def test_a_failing_liveness_probe_restarts_the_container(kubectl: Kubectl, unique: Any) -> None:
     name = unique("live")
-    probe = {
-        "exec": {"command": ["cat", "/tmp/healthy"]},
-        "periodSeconds": 1,
-        "failureThreshold": 1,
-    }
     # Relative paths: a shell script's absolute paths are the host's in the process runtime.
-    probe["exec"]["command"] = ["cat", "healthy"]
+    probe = {"exec": {"command": ["cat", "healthy"]}, "periodSeconds": 1, "failureThreshold": 1}
     script = "touch healthy; sleep 2; rm -f healthy; sleep 600"
     apply(kubectl, busybox(name, script, container={"livenessProbe": probe}))
     eventually(lambda: container_status(kubectl, name).get("restartCount", 0) >= 1, seconds=60)
