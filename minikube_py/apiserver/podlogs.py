@@ -141,7 +141,10 @@ async def serve_log(
         return web.Response(status=204)
     streams = kubelets.streams_of(node_streams, node)
     namespace = str(target.namespace)
-    chunks = streams.logs(namespace, name, container, options)
+    try:  # a kubelet refuses when asked (KubeletStreams), a fake may when read (_relay)
+        chunks = streams.logs(namespace, name, container, options)
+    except ContainerError as error:
+        raise kubelets.container_failure(error, pod=name) from None
     try:
         with kubelets.tracked(request):
             return await _relay(request, chunks, pod=name)

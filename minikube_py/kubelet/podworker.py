@@ -79,6 +79,7 @@ class PodWorker(ContainerStarter):
             self.override = (str(status["phase"]), reason, message)
         self.gone = False
         self.finished = False
+        self.ended_sandbox: str | None = None  # torn down, its logs kept until the pod goes
         self.written: Object | None = None
         self._wake = asyncio.Event()
         self._wake.set()
@@ -172,7 +173,7 @@ class PodWorker(ContainerStarter):
             # Ended for good: tear the sandbox down first, so one write reports both.
             self.terminal = True
             await self._stop_all(self._grace())  # sidecars outlive the app; not the pod
-            await self._teardown()
+            await self._teardown(keep_logs=True)
             await self.write_status()
             return None
         await self.write_status()
@@ -238,7 +239,7 @@ class PodWorker(ContainerStarter):
         await self._stop_all(self._grace())
         self.override = ("Failed", "DeadlineExceeded", DEADLINE_MESSAGE)
         self.terminal = True
-        await self._teardown()
+        await self._teardown(keep_logs=True)
         await self.write_status()
 
     # -- sandbox ------------------------------------------------------------------------------
@@ -267,8 +268,10 @@ class PodWorker(ContainerStarter):
         self.pod_ip = address
         return True
 
-    async def _teardown(self) -> None:
-        """Remove the pod's containers and sandbox and give its address back."""
+    async def _teardown(self, *, keep_logs: bool = False) -> None:
+        """Remove the pod's containers and sandbox and give its address back. ``keep_logs``: the
+        pod ended but still exists, so the sandbox's directory (the logs `kubectl logs` reads)
+        stays until it is deleted, as upstream keeps exited containers until then."""
         self.cancel_tasks()
         for record in self.records:
             for instance in (record.previous, record.current):
@@ -276,9 +279,11 @@ class PodWorker(ContainerStarter):
                     with contextlib.suppress(ContainerError):
                         await self.ctx.runtime.remove_container(instance)
         if self.sandbox is not None:
+            self.ended_sandbox, self.sandbox = self.sandbox, None
+        if self.ended_sandbox is not None and not keep_logs:
             with contextlib.suppress(ContainerError):
-                await self.ctx.runtime.remove_sandbox(self.sandbox)
-            self.sandbox = None
+                await self.ctx.runtime.remove_sandbox(self.ended_sandbox)
+            self.ended_sandbox = None
         self.ctx.addresses.release(self.uid)
 
     # -- termination --------------------------------------------------------------------------

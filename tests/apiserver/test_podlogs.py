@@ -12,7 +12,7 @@ import aiohttp
 import pytest
 
 from minikube_py.apiserver.pki import client_ssl_context
-from minikube_py.runtime.protocol import LogOptions
+from minikube_py.runtime.protocol import ContainerError, LogOptions
 from tests.apiserver.fakestreams import FakeNodeStreams, Served, serving
 
 PODS = "/api/v1/namespaces/default/pods"
@@ -149,6 +149,23 @@ async def test_a_kubelet_refusal_becomes_a_status(http: Any) -> None:
         400,
         "BadRequest",
         'container "a" in pod "duo" is waiting to start: ContainerCreating',
+    )
+
+
+async def test_a_refusal_made_before_reading_becomes_a_status(
+    http: Any, streams: FakeNodeStreams, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The real kubelet refuses when asked for the stream, not when it is read."""
+
+    def refuse(namespace: str, pod: str, container: str, options: LogOptions) -> Any:
+        where = f'container "{container}" in pod "{pod}"'
+        raise ContainerError("BadRequest", f"{where} is waiting to start: ErrImagePull")
+
+    monkeypatch.setattr(streams, "logs", refuse)
+    assert await status_of(await http(f"{PODS}/web/log")) == (
+        400,
+        "BadRequest",
+        'container "web" in pod "web" is waiting to start: ErrImagePull',
     )
 
 

@@ -307,13 +307,18 @@ class Kubectl:
 
 @pytest.fixture(scope="session")
 def kubectl(cluster: Server, tmp_path_factory: pytest.TempPathFactory) -> Kubectl:
+    return make_kubectl(cluster.kubeconfig, tmp_path_factory.mktemp("kubectl"))
+
+
+def make_kubectl(kubeconfig: Path, base: Path) -> Kubectl:
+    """A ``Kubectl`` for the cluster of ``kubeconfig``, its HOME and cache under ``base``;
+    skips the test where kubectl is not installed (fails in CI)."""
     binary = shutil.which("kubectl")
     if binary is None:
         message = "kubectl is not on PATH: the kubectl end-to-end tests need the real kubectl"
         if os.environ.get("CI", "").lower() in ("true", "1"):
             pytest.fail(message + " (CI=true: failing instead of skipping)")
         pytest.skip(message)
-    base = tmp_path_factory.mktemp("kubectl")
     home, cache, work = base / "home", base / "cache", base / "work"
     for directory in (home, cache, work):
         directory.mkdir()
@@ -322,7 +327,7 @@ def kubectl(cluster: Server, tmp_path_factory: pytest.TempPathFactory) -> Kubect
         for key, value in os.environ.items()
         if not key.startswith("KUBECTL_") and key != "KUBECONFIG"
     }
-    env.update(HOME=str(home), KUBECONFIG=str(cluster.kubeconfig), NO_PROXY="*")
+    env.update(HOME=str(home), KUBECONFIG=str(kubeconfig), NO_PROXY="*")
     return Kubectl(binary=binary, env=env, cache_dir=cache, workdir=work)
 
 

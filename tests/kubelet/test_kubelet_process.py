@@ -11,8 +11,10 @@ import pytest
 
 from minikube_py.client import PODS, ApiError, Client
 from minikube_py.kubelet import Kubelet
+from minikube_py.kubelet.streams import KubeletStreams
 from minikube_py.runtime.images.store import ImageStore
 from minikube_py.runtime.process import ProcessRuntime
+from minikube_py.runtime.protocol import LogOptions
 from tests.runtime.process_helpers import no_leftovers  # noqa: F401 - a fixture
 
 from .conftest import NODE, Cluster, container_status, pod
@@ -57,3 +59,28 @@ async def test_pause_pod_runs_as_a_process_and_stops_on_delete(real: Cluster) ->
 
     await real.until(gone, "the pod object to be removed")
     assert not psutil.pid_exists(status.pid) or psutil.Process(status.pid).status() == "zombie"
+
+
+async def test_a_finished_pod_keeps_its_logs_until_it_is_deleted(real: Cluster) -> None:
+    """`kubectl logs` of a Completed pod (a Job's, `kubectl run --rm -i`'s fallback) works."""
+    container = {"name": "web", "image": "busybox", "command": ["echo", "hello"]}
+    await real.client.create(PODS, "default", pod(restartPolicy="Never", containers=[container]))
+    await real.pod_where(
+        lambda p: (p.get("status") or {}).get("phase") == "Succeeded", "the pod to complete"
+    )
+    streams = KubeletStreams(real.kubelet.runtime, real.kubelet.pod)
+    chunks = streams.logs("default", "web", "web", LogOptions())
+    assert b"".join([chunk async for chunk in chunks]) == b"hello\n"
+    directory = real.kubelet.ctx.directory / "pods" / str((await real.pod())["metadata"]["uid"])
+    assert directory.is_dir()
+    await real.client.delete(PODS, "default", "web")
+
+    async def gone() -> bool:
+        try:
+            await real.pod()
+        except ApiError as error:
+            return error.code == 404
+        return False
+
+    await real.until(gone, "the pod object to be removed")
+    await real.until(lambda: asyncio.sleep(0, not directory.exists()), "the pod directory to go")

@@ -166,6 +166,7 @@ async def test_oom_killed_container_and_expanded_config(cluster: Cluster) -> Non
     assert list(config.command) == ["echo", "web"]
     assert config.memory_limit == 64 * 2**20
     assert config.env["NAME"] == "web"
+    assert (config.stdin, config.stdin_once, config.tty) == (False, False, False)
     cluster.fake.oom(instance)
     failed = await status_of(cluster, lambda p: p["status"].get("phase") == "Failed", "Failed")
     terminated = container_status(failed)["state"]["terminated"]
@@ -270,3 +271,13 @@ async def test_changed_image_restarts_the_container(cluster: Cluster) -> None:
     assert "running" in container_status(updated)["state"]
     killing = await cluster.events("Killing")
     assert killing[0]["message"] == "Container web definition changed, will be restarted"
+
+
+async def test_stdin_stdin_once_and_tty_reach_the_runtime(cluster: Cluster) -> None:
+    """`kubectl run -i` sets stdinOnce: the first attachment closing stdin ends the input."""
+    container = {"name": "web", "image": "busybox", "stdin": True, "stdinOnce": True, "tty": True}
+    await cluster.client.create(PODS, "default", pod(containers=[container]))
+    await status_of(cluster, lambda p: p["status"].get("phase") == "Running", "Running")
+    [instance] = cluster.fake.running("web")
+    config = cluster.fake.containers[instance].config
+    assert (config.stdin, config.stdin_once, config.tty) == (True, True, True)

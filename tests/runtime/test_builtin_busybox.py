@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import io
 import socket
+import tarfile
 import threading
 
 from tests.runtime import test_images_harness as harness
@@ -103,3 +105,15 @@ def test_nslookup(containers: Containers) -> None:
     lost = box.exec(["nslookup", "myservice.default.svc.cluster.local"])
     assert lost.returncode == 1
     assert b"** server can't find myservice.default.svc.cluster.local: NXDOMAIN" in lost.stdout
+
+
+def test_tar_names_members_as_inside_the_container(containers: Containers) -> None:
+    """`kubectl cp pod:/tmp/x` runs ``tar cf - /tmp/x`` and insists on members named ``tmp/x``."""
+    box = containers.create("busybox")
+    (box.root / "tmp" / "x").write_text("copied\n")
+    packed = box.exec(["tar", "cf", "-", "/tmp/x"])
+    assert packed.returncode == 0, packed.stderr
+    with tarfile.open(fileobj=io.BytesIO(packed.stdout)) as archive:
+        assert archive.getnames() == ["tmp/x"]
+        member = archive.extractfile("tmp/x")
+        assert member is not None and member.read() == b"copied\n"

@@ -46,6 +46,8 @@ def test_parse_rejects_malformed(text: str) -> None:
         ("busybox:1.36", "busybox"),
         ("python:3.11-slim", "python"),
         ("busybox:1.28", "busybox"),
+        ("registry.k8s.io/busybox:1.27.2", "busybox"),
+        ("k8s.gcr.io/busybox", "busybox"),
         ("k8s.gcr.io/echoserver:1.10", "echoserver"),
         ("jmalloc/echo-server", "echo-server"),
         ("docker.io/library/nginx:latest", "nginx"),
