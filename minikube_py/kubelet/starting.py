@@ -27,6 +27,7 @@ from minikube_py.kubelet.backoff import go_duration
 from minikube_py.kubelet.context import NodeContext
 from minikube_py.kubelet.environment import ConfigError, environment, expand_command
 from minikube_py.kubelet.hooks import run_hook
+from minikube_py.kubelet.portconflicts import explain_exit
 from minikube_py.kubelet.pulling import image_key, pull_image
 from minikube_py.kubelet.records import ContainerRecord
 from minikube_py.runtime.protocol import ContainerConfig, ContainerError
@@ -100,6 +101,7 @@ class ContainerStarter:
     async def _watch(self, record: ContainerRecord, instance: str) -> None:
         with contextlib.suppress(ContainerError):
             status = await self.ctx.runtime.wait_container(instance)
+            status = await explain_exit(self.ctx, self.pod, record, status, self.pod_ip)
             if record.current == instance and record.running:
                 record.exit_status = status
                 self.wake()
@@ -252,6 +254,7 @@ class ContainerStarter:
             env=env,
             working_dir=spec.get("workingDir") or None,
             stdin=bool(spec.get("stdin")),
+            stdin_once=bool(spec.get("stdinOnce")),
             tty=bool(spec.get("tty")),
             memory_limit=memory_limit,
             termination_message_path=spec.get("terminationMessagePath") or "/dev/termination-log",

@@ -39,7 +39,7 @@ import os
 import signal
 from collections.abc import Callable, Collection, Mapping, Sequence
 from pathlib import Path
-from typing import cast
+from typing import Protocol, cast
 
 import attrs
 
@@ -100,6 +100,7 @@ class ProcessInfo:
     pgid: int
     sid: int
     rss_pages: int
+    cpu_ticks: int = 0  # utime + stime + cutime + cstime, for usage sampling
 
 
 PAGE_SIZE = os.sysconf("SC_PAGE_SIZE")
@@ -134,8 +135,9 @@ def _stat(pid: int) -> ProcessInfo:
     # The command name is in parentheses and may hold spaces or parentheses itself.
     fields = text[text.rfind(b")") + 2 :].split()
     return ProcessInfo(
-        pid, fields[0].decode(), int(fields[1]), int(fields[2]), int(fields[3]), int(fields[21])
-    )
+        pid, fields[0].decode(), int(fields[1]), int(fields[2]), int(fields[3]), int(fields[21]),
+        sum(int(ticks) for ticks in fields[11:15]),
+    )  # fmt: skip
 
 
 def kill_session(sid: int) -> None:
@@ -205,18 +207,28 @@ class _LeaderProtocol(asyncio.subprocess.SubprocessStreamProtocol):
         super().process_exited()
 
 
+class Pipes(Protocol):
+    """A leader's ends of its standard streams (``asyncio.subprocess.Process`` has them)."""
+
+    stdin: asyncio.StreamWriter | None
+    stdout: asyncio.StreamReader | None
+    stderr: asyncio.StreamReader | None
+
+
+class Closable(Protocol):
+    def close(self) -> None: ...
+
+
 @attrs.frozen
 class Leader:
-    """A started session leader: its asyncio process and a future of its returncode
-    (negative for a signal), set as soon as it exits, whoever still holds its pipes."""
+    """A started session leader: its pipes, a future of its returncode (negative for a
+    signal), set as soon as it exits, whoever still holds its pipes, and what to close once
+    it is over (asyncio's transport, or the pipes of a ``spawning.spawn_piped`` leader)."""
 
-    process: asyncio.subprocess.Process
+    pid: int
+    process: Pipes
     exited: asyncio.Future[int]
-    transport: asyncio.SubprocessTransport
-
-    @property
-    def pid(self) -> int:
-        return self.process.pid
+    transport: Closable
 
 
 async def spawn_leader(
@@ -247,4 +259,4 @@ async def spawn_leader(
         preexec_fn=child_setup(controlling_tty=controlling_tty),
     )
     process = asyncio.subprocess.Process(transport, protocol, loop)
-    return Leader(process, protocol.exited, transport)
+    return Leader(process.pid, process, protocol.exited, transport)

@@ -11,19 +11,24 @@ cgroup never lets it. The resident set size is read from ``/proc/<pid>/stat`` in
 that finds the sessions' members (psutil reads the same field but knows no session ids).
 
 CPU limits are not enforced: throttling needs the cgroup cpu controller. They are best effort,
-meaning not at all. Usage samples stay available (``usage``) for a metrics API.
+meaning not at all. Each pass also records every container's CPU seconds and memory
+(``usage``); containers without a limit are sampled every ``usage_interval`` seconds only,
+for a metrics API.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import math
+import time
 from collections.abc import Callable
 
 import attrs
 
 from ..logs import get_logger
-from .hygiene import PAGE_SIZE, kill_session, scan
+from .hygiene import kill_session
+from .usage import Usage, measure
 
 log = get_logger("runtime")
 
@@ -40,17 +45,24 @@ class MemoryWatcher:
 
     ``on_killed(key, rss)`` is called after a session was killed for passing its limit."""
 
-    def __init__(self, interval: float, on_killed: Callable[[str, int], None]) -> None:
+    def __init__(
+        self,
+        interval: float,
+        on_killed: Callable[[str, int], None],
+        *,
+        usage_interval: float = 10.0,
+    ) -> None:
         self.interval = interval
+        self.usage_interval = usage_interval
         self._on_killed = on_killed
         self._watched: dict[str, _Watched] = {}
-        self._usage: dict[str, int] = {}
+        self._usage: dict[str, Usage] = {}
         self._task: asyncio.Task[None] | None = None
 
     def watch(self, key: str, sid: int, limit: int | None) -> None:
         """Start sampling session ``sid`` for the container ``key`` (killing it past ``limit``)."""
         self._watched[key] = _Watched(sid, limit)
-        if limit is not None and (self._task is None or self._task.done()):
+        if self._task is None or self._task.done():
             self._task = asyncio.get_running_loop().create_task(self._run())
 
     def add_exec(self, key: str, sid: int) -> None:
@@ -66,19 +78,16 @@ class MemoryWatcher:
         self._watched.pop(key, None)
         self._usage.pop(key, None)
 
-    def usage(self, key: str) -> int | None:
-        """The container's last sampled memory (bytes of RSS), if it has been sampled."""
+    def usage(self, key: str) -> Usage | None:
+        """The container's last sample (CPU seconds, bytes of RSS), if it has been sampled."""
         return self._usage.get(key)
 
     def sample(self) -> None:
         """One pass: measure every watched session, kill those past their limit."""
-        sessions = {sid for w in self._watched.values() for sid in (w.sid, *w.execs)}
-        totals = dict.fromkeys(sessions, 0)
-        for process in scan(sessions):
-            totals[process.sid] += process.rss_pages * PAGE_SIZE
+        groups = {key: (w.sid, *w.execs) for key, w in self._watched.items()}
+        self._usage.update(measure(groups, now=time.time(), previous=self._usage))
         for key, watched in list(self._watched.items()):
-            rss = sum(totals[sid] for sid in (watched.sid, *watched.execs))
-            self._usage[key] = rss
+            rss = self._usage[key].memory_bytes
             if watched.limit is not None and rss > watched.limit:
                 log.info("memory limit exceeded", key=key, rss=rss, limit=watched.limit)
                 del self._watched[key]  # once: the exit path reports it
@@ -86,9 +95,15 @@ class MemoryWatcher:
                 kill_session(watched.sid)  # its exit then ends the exec sessions too
 
     async def _run(self) -> None:
-        # Runs only while some container has a limit: the scan costs a read per process.
-        while any(watched.limit is not None for watched in self._watched.values()):
-            self.sample()
+        # A pass every interval while some container has a limit; otherwise only every
+        # usage_interval, since the scan costs a system call per process on the machine.
+        last = -math.inf
+        while self._watched:
+            now = time.monotonic()
+            limited = any(watched.limit is not None for watched in self._watched.values())
+            if limited or now - last >= self.usage_interval:
+                self.sample()
+                last = now
             await asyncio.sleep(self.interval)
         self._task = None
 

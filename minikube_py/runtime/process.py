@@ -9,7 +9,8 @@ command as the leader of a new session with stdout and stderr piped into its CRI
 - when the leader exits, what it left in its session is killed and reaped (``hygiene``), and
   the exit is recorded with upstream's reasons and the termination message (``containers``);
 - ``stop_container`` sends SIGTERM to the process group and SIGKILL after the grace period;
-- a memory watcher kills a container past its memory limit as ``OOMKilled`` (``memory``);
+- a memory watcher kills a container past its memory limit as ``OOMKilled`` (``memory``) and
+  samples every container's CPU seconds and memory for ``usage`` (``usage``);
 - if this process dies, even by SIGKILL, the containers' direct children die with it
   (parent-death signal) and a supervisor kills the rest (``reaper``);
 - ``exec`` runs a command in the container's context (``execsession``), ``attach`` joins the
@@ -45,6 +46,7 @@ from .protocol import ContainerConfig, ContainerError, ContainerStatus, SandboxC
 from .reaper import Reaper
 from .running import launch, supervise
 from .sandbox import Sandbox
+from .usage import Usage
 
 log = get_logger("runtime")
 MiB = 1024 * 1024
@@ -64,6 +66,7 @@ class ProcessRuntime:
         images: ImageStore,
         *,
         memory_poll_interval: float = 0.25,
+        usage_interval: float = 10.0,
         log_max_bytes: int = 10 * MiB,
         subreaper: bool = True,
     ) -> None:
@@ -78,8 +81,11 @@ class ProcessRuntime:
         self._tasks: set[asyncio.Task[None]] = set()
         self._execs: set[ProcessExecSession] = set()
         self._reaper = Reaper()
-        self._memory = MemoryWatcher(memory_poll_interval, self._memory_exceeded)
+        self._memory = MemoryWatcher(
+            memory_poll_interval, self._memory_exceeded, usage_interval=usage_interval
+        )
         self._image_lock = asyncio.Lock()
+        self._images_known: set[str] = set()  # references the store has answered
         self._closed = False
 
     # ---- sandboxes and images ----
@@ -102,10 +108,16 @@ class ProcessRuntime:
         await asyncio.to_thread(shutil.rmtree, sandbox.directory, ignore_errors=True)
 
     async def _image(self, reference: str) -> Image:
-        # The store is synchronous and may materialise a built-in image on first use.
+        # The store is synchronous and may materialise a built-in image on first use; once it
+        # has answered, it answers from memory: no thread hop (dearer than the lookup) then.
+        if reference in self._images_known:
+            with contextlib.suppress(ImageNotFound, ValueError):
+                return self.images.get(reference)
         async with self._image_lock:
             try:
-                return await asyncio.to_thread(self.images.get, reference)
+                image = await asyncio.to_thread(self.images.get, reference)
+                self._images_known.add(reference)
+                return image
             except ImageNotFound as error:
                 raise ContainerError("ErrImagePull", str(error)) from None
             except ValueError:
@@ -268,7 +280,12 @@ class ProcessRuntime:
         return self._reaper.pid
 
     def memory_usage(self, container_id: str) -> int | None:
-        """The container's last sampled memory in bytes (when it has a limit), for metrics."""
+        """The running container's last sampled memory in bytes."""
+        sampled = self._memory.usage(container_id)
+        return sampled.memory_bytes if sampled is not None else None
+
+    def usage(self, container_id: str) -> Usage | None:
+        """The running container's last usage sample (``usage``), for a metrics API."""
         return self._memory.usage(container_id)
 
     def _container(self, container_id: str) -> Container:

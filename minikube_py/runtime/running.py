@@ -3,7 +3,8 @@
 ``launch`` resolves the command in the container's root (a command that cannot be run fails
 the start as containerd would, with exit code 128 and reason ``StartError``) and spawns it as
 the leader of a new session from the event loop's thread (the parent-death signal belongs to
-the thread that forks, and executor threads come and go), with stdin a pipe only when the
+the thread that forks, and executor threads come and go) -- through ``spawning.spawn_piped``
+(vfork, no copy of this process's memory map) when it can -- with stdin a pipe only when the
 container asked for one and stdout/stderr pipes into its log — or, for ``tty: true``, a
 pseudo-terminal (``terminal``) whose merged output is logged as stdout, as upstream does.
 
@@ -25,6 +26,7 @@ from .containers import Container
 from .execsession import DRAIN_TIMEOUT
 from .hygiene import Leader, clear_session, spawn_leader
 from .logfiles import LogWriter, pump
+from .spawning import spawn_piped
 from .terminal import TerminalReader, spawn_on_terminal
 
 
@@ -39,7 +41,12 @@ async def launch(container: Container, *, log_max_bytes: int) -> tuple[Leader, L
     writer = LogWriter(container.paths.log, max_bytes=log_max_bytes)
     wants_stdin = container.config.stdin
     try:
-        if container.config.tty:
+        fast = None
+        if not container.config.tty and not wants_stdin:
+            fast = await spawn_piped(argv, cwd=container.workdir, env=container.env)
+        if fast is not None:
+            leader = fast
+        elif container.config.tty:
             leader, container.terminal = await spawn_on_terminal(
                 argv, cwd=container.workdir, env=container.env
             )
