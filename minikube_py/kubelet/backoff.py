@@ -28,6 +28,11 @@ class Clock(Protocol):
 
     async def sleep(self, seconds: float) -> None: ...
 
+    async def sleep_until(self, moment: float) -> None:
+        """Until the clock reads ``moment``: unlike ``sleep(moment - now())``, time that passes
+        before the sleep begins is not slept again."""
+        ...
+
 
 class SystemClock:
     """The real time."""
@@ -37,6 +42,9 @@ class SystemClock:
 
     async def sleep(self, seconds: float) -> None:
         await asyncio.sleep(max(0.0, seconds))
+
+    async def sleep_until(self, moment: float) -> None:
+        await self.sleep(moment - self.now())
 
 
 class FakeClock:
@@ -54,8 +62,14 @@ class FakeClock:
         if seconds <= 0:
             await asyncio.sleep(0)
             return
+        await self.sleep_until(self._now + seconds)
+
+    async def sleep_until(self, moment: float) -> None:
+        if moment <= self._now:
+            await asyncio.sleep(0)
+            return
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        heapq.heappush(self._sleepers, (self._now + seconds, next(self._order), future))
+        heapq.heappush(self._sleepers, (moment, next(self._order), future))
         await future
 
     def advance(self, seconds: float) -> None:

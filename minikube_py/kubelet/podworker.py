@@ -139,7 +139,9 @@ class PodWorker(ContainerStarter):
         if delay <= 0:
             return
         waiter = asyncio.ensure_future(self._wake.wait())
-        sleeper = asyncio.ensure_future(self.ctx.clock.sleep(delay))
+        # Until the moment, not for the delay: the sleeper starts a little later, and a test's
+        # clock may have moved by then.
+        sleeper = asyncio.ensure_future(self.ctx.clock.sleep_until(wake_at))
         try:
             await asyncio.wait({waiter, sleeper}, return_when=asyncio.FIRST_COMPLETED)
         finally:

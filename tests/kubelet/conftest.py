@@ -154,7 +154,15 @@ async def cluster(
         yield made
     finally:
         task.cancel()
-        await asyncio.gather(task, return_exceptions=True)
+        # A worker may be stopping on the fake clock (a grace period, a back-off): move time
+        # on while waiting, and fail rather than hang if the kubelet still does not stop.
+        for _step in range(100):
+            done, _ = await asyncio.wait({task}, timeout=0.1)
+            if done:
+                break
+            clock.advance(60)
+        else:
+            pytest.fail(f"the kubelet did not stop within 10 s: {task.get_stack()}")
         await made.close()
 
 
