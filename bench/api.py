@@ -99,6 +99,7 @@ from store_vs_etcd import (
     find_etcd,
     padded_value,
     percentile,
+    print_table,
     process_cpu_seconds,
     progress,
     system_busy_seconds,
@@ -742,18 +743,6 @@ def find(results: Results, system: str, operation: str, clients: int) -> Measure
         if (measured.system, measured.operation, measured.clients) == (system, operation, clients):
             return measured
     raise KeyError((system, operation, clients))
-
-
-def print_table(rows: Sequence[Sequence[str]], right: Sequence[int]) -> None:
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    for n, row in enumerate(rows):
-        cells = [
-            cell.rjust(width) if i in right else cell.ljust(width)
-            for i, (cell, width) in enumerate(zip(row, widths, strict=True))
-        ]
-        print(" | ".join(cells).rstrip())
-        if n == 0:
-            print("-+-".join("-" * width for width in widths))
 
 
 def ms_list(values: Sequence[float]) -> str:

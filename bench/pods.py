@@ -74,7 +74,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from store_vs_etcd import REPO_ROOT, progress, system_busy_seconds
+from store_vs_etcd import REPO_ROOT, print_table, progress, system_busy_seconds
 
 if TYPE_CHECKING:
     from minikube_py.client import Client
@@ -740,18 +740,6 @@ SECTIONS: dict[str, Callable[..., Coroutine[Any, Any, Section]]] = {
     "start": run_start,
     "burst": run_burst,
 }
-
-
-def print_table(rows: Sequence[Sequence[str]], right: Sequence[int]) -> None:
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    for n, row in enumerate(rows):
-        cells = [
-            cell.rjust(width) if i in right else cell.ljust(width)
-            for i, (cell, width) in enumerate(zip(row, widths, strict=True))
-        ]
-        print(" | ".join(cells).rstrip())
-        if n == 0:
-            print("-+-".join("-" * width for width in widths))
 
 
 def print_section(section: Section) -> None:

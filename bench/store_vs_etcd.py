@@ -557,6 +557,19 @@ async def bench_systems(systems: Sequence[KV], params: Params) -> list[SystemRes
     return results
 
 
+def print_table(rows: Sequence[Sequence[str]], right: Sequence[int]) -> None:
+    """Rows as a table with a rule under the first; columns in ``right`` right-aligned."""
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    for n, row in enumerate(rows):
+        cells = [
+            cell.rjust(width) if i in right else cell.ljust(width)
+            for i, (cell, width) in enumerate(zip(row, widths, strict=True))
+        ]
+        print(" | ".join(cells).rstrip())
+        if n == 0:
+            print("-+-".join("-" * width for width in widths))
+
+
 def progress(message: str) -> None:
     print(f"  .. {message}", file=sys.stderr, flush=True)
 
@@ -814,19 +827,11 @@ def print_report(
                 row.goal_short,
             )
         )
-    widths = [max(len(line[i]) for line in table) for i in range(len(table[0]))]
     print()
     for text in header:
         print(text)
     print()
-    for n, line in enumerate(table):
-        cells = [
-            cell.ljust(width) if i in (0, 3, 4) else cell.rjust(width)
-            for i, (cell, width) in enumerate(zip(line, widths, strict=True))
-        ]
-        print(" | ".join(cells).rstrip())
-        if n == 0:
-            print("-+-".join("-" * width for width in widths))
+    print_table(table, right=[i for i in range(len(table[0])) if i not in (0, 3, 4)])
     print()
     for result in (ours, etcd):
         assert result.watch is not None

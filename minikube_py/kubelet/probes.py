@@ -21,8 +21,8 @@ starts new probers for the new instance. Every failed attempt is an ``Unhealthy`
 (``Liveness probe failed: HTTP probe failed with statuscode: 500``), counted up by the event
 recorder as upstream's ``(x9 over 87s)``.
 
-The seam for the pod worker is ``start_probers`` → ``ContainerProbes`` (``.started``,
-``.ready``, ``await .stop()``), or ``prober_factory`` → a task to ``run()`` until cancelled.
+The seam for the pod worker is ``prober_factory`` → a task to ``run()`` until cancelled; under
+it, ``ContainerProbes(...).start()`` (``.started``, ``.ready``, ``await .stop()``).
 Two callbacks: ``on_result(kind, success, message)`` when a result changes (on a failure the
 message is the event's, ``Liveness probe failed: …``; a failed startup probe is reported
 even though "not started" was already its value), and the optional ``on_event(reason,
@@ -35,8 +35,9 @@ import asyncio
 import inspect
 import time
 from collections.abc import Awaitable, Callable
-from typing import Any, Protocol
+from typing import Any
 
+from minikube_py.kubelet.backoff import Clock
 from minikube_py.kubelet.probing import Result, run_probe
 from minikube_py.logs import get_logger
 from minikube_py.runtime.protocol import ContainerRuntime
@@ -184,47 +185,6 @@ def _event_message(kind: str, outcome: Result, output: str) -> str:
     return f"{title} probe failed: {output}"
 
 
-def start_probers(
-    runtime: ContainerRuntime,
-    pod: Object,
-    container: Object,
-    container_id: str,
-    pod_ip: str,
-    on_result: ResultCallback,
-    *,
-    on_event: EventCallback | None = None,
-    started_at: float | None = None,
-    clock: Callable[[], float] = time.monotonic,
-    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
-) -> ContainerProbes:
-    """Start the probe workers of a container that has just started running.
-
-    ``container`` is its entry in ``pod.spec.containers``; ``container_id`` the runtime's id
-    of this instance; ``started_at`` its start time on ``clock`` (default: now). Call
-    ``await probes.stop()`` when the container stops or before starting its next instance.
-    """
-    return ContainerProbes(
-        runtime,
-        pod,
-        container,
-        container_id,
-        pod_ip,
-        on_result,
-        on_event=on_event,
-        started_at=started_at,
-        clock=clock,
-        sleep=sleep,
-    ).start()
-
-
-class ProbeClock(Protocol):
-    """The kubelet's clock (``kubelet.backoff.Clock``): wall seconds, and sleeping on them."""
-
-    def now(self) -> float: ...
-
-    async def sleep(self, seconds: float) -> None: ...
-
-
 class ProbeTask:
     """The probers of one container as a task: ``await run()`` until cancelled. This is the
     shape the pod worker's ``NodeContext.prober_factory`` asks for (see ``prober_factory``)."""
@@ -247,11 +207,11 @@ def prober_factory(
     container_id: str,
     pod_ip: str,
     *,
-    clock: ProbeClock,
+    clock: Clock,
     on_result: ResultCallback,
     on_event: EventCallback | None = None,
 ) -> ProbeTask:
-    """``start_probers`` in the shape of ``kubelet.context.ProberFactory``: nothing runs until
+    """``ContainerProbes`` in the shape of ``kubelet.context.ProberFactory``: nothing runs until
     the returned task's ``run()`` does, and cancelling it stops every worker."""
     probes = ContainerProbes(
         runtime,

@@ -10,7 +10,7 @@ from typing import Any, cast
 
 import pytest
 
-from minikube_py.kubelet.probes import ContainerProbes, prober_factory, start_probers
+from minikube_py.kubelet.probes import ContainerProbes, prober_factory
 from minikube_py.runtime.protocol import ContainerRuntime
 from tests.kubelet.probe_helpers import FakeClock, ScriptedRuntime
 
@@ -52,7 +52,7 @@ def clock() -> FakeClock:
 def launch(
     clock: FakeClock, runtime: ScriptedRuntime, container: dict[str, Any], recorder: Recorder
 ) -> ContainerProbes:
-    return start_probers(
+    probes = ContainerProbes(
         cast(ContainerRuntime, runtime),
         POD,
         container,
@@ -63,6 +63,8 @@ def launch(
         clock=clock,
         sleep=clock.sleep,
     )
+    probes.start()
+    return probes
 
 
 async def test_liveness_fails_after_failure_threshold(clock: FakeClock) -> None:
