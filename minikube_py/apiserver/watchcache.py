@@ -59,7 +59,10 @@ class Subscriber:
                 return None
             self._wake.clear()
             try:
-                await asyncio.wait_for(self._wake.wait(), wait_seconds)
+                # asyncio.timeout, not wait_for: 3.11's wait_for loses a cancellation that
+                # arrives as the event is set, and a cancelled watcher would run on.
+                async with asyncio.timeout(wait_seconds):
+                    await self._wake.wait()
             except TimeoutError:
                 return None
         return self._pending.popleft()

@@ -34,7 +34,8 @@ async def run_hook(
         return None  # httpGet / sleep hooks are not run by this kubelet yet
     try:
         session = await runtime.exec(instance, list(command))
-        code = await asyncio.wait_for(session.wait(), seconds)
+        async with asyncio.timeout(seconds):
+            code = await session.wait()
         if code == 0:
             return None
         error = f"command '{' '.join(command)}' exited with {code}: "

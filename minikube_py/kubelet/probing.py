@@ -97,7 +97,8 @@ async def exec_probe(
         return await session.wait()
 
     try:
-        code = await asyncio.wait_for(collect(), seconds)
+        async with asyncio.timeout(seconds):
+            code = await collect()
     except TimeoutError:
         await session.kill()
         return "failure", f'command "{" ".join(command)}" timed out'
@@ -108,7 +109,8 @@ async def exec_probe(
 async def tcp_probe(host: str, port: int, seconds: float) -> tuple[Result, str]:
     address = _join(host, port)
     try:
-        _reader, writer = await asyncio.wait_for(asyncio.open_connection(host, port), seconds)
+        async with asyncio.timeout(seconds):
+            _reader, writer = await asyncio.open_connection(host, port)
     except OSError as error:  # TimeoutError is one
         return "failure", _dial_error(error, address)
     writer.close()
@@ -183,7 +185,8 @@ async def http_probe(
         raise AssertionError("unreachable")
 
     try:
-        return await asyncio.wait_for(attempt(), seconds)
+        async with asyncio.timeout(seconds):
+            return await attempt()
     except TimeoutError:
         reason = "context deadline exceeded (Client.Timeout exceeded while awaiting headers)"
         return "failure", f'Get "{current.geturl()}": {reason}'

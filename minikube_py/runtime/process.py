@@ -200,7 +200,8 @@ class ProcessRuntime:
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.killpg(pid, signal.SIGTERM)
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(container.exited.wait(), grace_seconds)
+                async with asyncio.timeout(grace_seconds):
+                    await container.exited.wait()
         if not container.exited.is_set():
             kill_session(pid)
             await container.exited.wait()

@@ -142,7 +142,8 @@ class Scheduler:
         self._wakeup.clear()
         delay = self.queue.next_ready_in()
         with contextlib.suppress(TimeoutError):  # a backoff ran out
-            await asyncio.wait_for(self._wakeup.wait(), delay)
+            async with asyncio.timeout(delay):
+                await self._wakeup.wait()
 
     async def _finish_and_release(self, pod: Object, outcome: str | FitError) -> None:
         try:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import io
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -162,7 +163,13 @@ async def cluster(
                 break
             clock.advance(60)
         else:
-            pytest.fail(f"the kubelet did not stop within 10 s: {task.get_stack()}")
+            stacks = io.StringIO()
+            for pending in asyncio.all_tasks():
+                if not pending.done():
+                    pending.print_stack(file=stacks)
+            pytest.fail(
+                f"the kubelet did not stop within 10 s; pending tasks:\n{stacks.getvalue()}"
+            )
         await made.close()
 
 
