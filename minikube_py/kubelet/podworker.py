@@ -53,6 +53,17 @@ def _parse_time(text: Any) -> float | None:
     return None
 
 
+def _beyond_status(pod: Object) -> tuple[Any, Any]:
+    """The parts of a pod a worker acts on: the spec, and the metadata but for the fields
+    every write changes."""
+    meta = {
+        key: value
+        for key, value in (pod.get("metadata") or {}).items()
+        if key not in ("resourceVersion", "managedFields")
+    }
+    return pod.get("spec"), meta
+
+
 class PodWorker(ContainerStarter):
     """Keeps one pod's containers as its spec says; ``run`` until the pod is gone."""
 
@@ -87,8 +98,11 @@ class PodWorker(ContainerStarter):
     # -- what the kubelet calls --------------------------------------------------------------
 
     def update(self, pod: Object) -> None:
-        self.pod = pod
-        self.wake()
+        old, self.pod = self.pod, pod
+        # A change of the status alone (most often the one this worker just wrote) needs no
+        # pass: as upstream's pod config, only spec and metadata changes are news.
+        if _beyond_status(old) != _beyond_status(pod):
+            self.wake()
 
     def removed(self, pod: Object) -> None:
         self.pod = pod
