@@ -13,6 +13,7 @@ import psutil
 import pytest
 
 from tests import postgres
+from tests.processes import describe
 
 if TYPE_CHECKING:
     from minikube_py.store import SqlStore
@@ -94,10 +95,14 @@ def no_processes_outlive_the_session(
         time.sleep(0.1)
         left = [process for process in left if process.is_running()]
     if left:
-        shown = "\n".join(f"{p.pid}: {' '.join(p.cmdline())}" for p in left if p.is_running())
+        shown = []
+        for process in left:
+            with contextlib.suppress(psutil.NoSuchProcess):
+                shown.append(describe(process))
         for process in left:  # clean up after the failure, so the next run starts clean
             with contextlib.suppress(psutil.Error):
                 process.kill()
         pytest.fail(
-            f"{len(left)} process(es) started by test clusters outlived the session:\n" + shown
+            f"{len(left)} process(es) started by test clusters outlived the session:\n"
+            + "\n".join(shown)
         )

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import sys
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Collection, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -20,10 +20,24 @@ import pytest
 from minikube_py.runtime.images.store import ImageStore
 from minikube_py.runtime.process import ProcessRuntime
 from minikube_py.runtime.protocol import ContainerConfig, ContainerStatus, SandboxConfig
+from tests.processes import describe
 
 
-def descendants() -> set[int]:
-    return {child.pid for child in psutil.Process().children(recursive=True)}
+def descendants(outside: Collection[int] = ()) -> set[int]:
+    """This process's descendants, not counting the subtrees of the processes in ``outside``
+    (another fixture's long-lived server and the pods it restarts are not this test's)."""
+    found: set[int] = set()
+    pending = [psutil.Process()]
+    while pending:
+        try:
+            children = pending.pop().children()
+        except psutil.NoSuchProcess:
+            continue
+        for child in children:
+            if child.pid not in outside:
+                found.add(child.pid)
+                pending.append(child)
+    return found
 
 
 @pytest.fixture
@@ -31,17 +45,16 @@ def no_leftovers() -> Iterator[None]:
     before = descendants()
     yield
     deadline = time.monotonic() + 3
-    while (left := descendants() - before) and time.monotonic() < deadline:
+    while (left := descendants(before)) and time.monotonic() < deadline:
         time.sleep(0.02)
     described = []
     for pid in left:
         try:
-            process = psutil.Process(pid)
-            described.append(f"{pid} {process.status()} {process.cmdline()}")
-            process.kill()  # by pid, and only what this test left behind
+            described.append(describe(psutil.Process(pid)))
+            psutil.Process(pid).kill()  # by pid, and only what this test left behind
         except psutil.NoSuchProcess:
             continue
-    assert described == []
+    assert not described, "left behind:\n" + "\n".join(described)
 
 
 @pytest.fixture
