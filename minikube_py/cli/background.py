@@ -67,19 +67,37 @@ def start_background(directory: Path, serve_args: list[str]) -> tuple[str, str]:
             raise ClusterError(f"the cluster did not start: {tail[0]} (see {log})")
         time.sleep(0.05)
     process.terminate()
+    process.wait()
     raise ClusterError(f"the cluster did not start within {_START_SECONDS:.0f} s (see {log})")
 
 
+def _ended(pid: int) -> bool:
+    """Whether process ``pid`` has ended. When it is our own child (``start`` and ``stop`` in
+    one process, as in a test) it is reaped here, so no zombie is left behind."""
+    try:
+        reaped, _ = os.waitpid(pid, os.WNOHANG)
+        if reaped:
+            return True
+    except ChildProcessError:
+        pass  # not our child: its parent (usually init) reaps it
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_bytes()
+    except OSError:
+        return True
+    return stat[stat.rfind(b")") + 2 :].startswith(b"Z")  # ended, not yet reaped by its parent
+
+
 def stop_background(directory: Path) -> bool:
-    """Stop the cluster serving ``directory``; False if none was running."""
+    """Stop the cluster serving ``directory`` and wait for its process to end; False if none
+    was running."""
     pid = running_pid(directory)
     if pid is None:
         return False
     os.kill(pid, signal.SIGTERM)
     deadline = time.monotonic() + _STOP_SECONDS
-    while time.monotonic() < deadline:
-        if running_pid(directory) is None:
-            return True
+    while not _ended(pid):
+        if time.monotonic() > deadline:
+            os.kill(pid, signal.SIGKILL)
+            deadline = time.monotonic() + _STOP_SECONDS
         time.sleep(0.05)
-    os.kill(pid, signal.SIGKILL)
     return True
