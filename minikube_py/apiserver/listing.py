@@ -184,4 +184,3 @@ def _no_collection() -> Iterator[None]:
         yield
     finally:
         gc.enable()
-

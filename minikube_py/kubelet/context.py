@@ -25,6 +25,7 @@ from minikube_py.client.protocol import Client
 from minikube_py.config import NodeConfig
 from minikube_py.kubelet.backoff import Backoff, Clock
 from minikube_py.kubelet.environment import EnvSource
+from minikube_py.kubelet.hostports import HostPorts
 from minikube_py.kubelet.ipam import PodAddresses
 from minikube_py.runtime.protocol import ContainerRuntime
 
@@ -65,5 +66,6 @@ class NodeContext:
     directory: Path
     allocatable: dict[str, str]
     env_source: EnvSource
+    host_ports: HostPorts
     prober_factory: ProberFactory | None = None
     present_images: dict[str, str] = attrs.field(factory=dict)  # image → id, pulled here

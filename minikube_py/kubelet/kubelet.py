@@ -30,6 +30,7 @@ from minikube_py.kubelet.admission import admit, node_allocatable
 from minikube_py.kubelet.backoff import Backoff, Clock, SystemClock
 from minikube_py.kubelet.context import NodeContext, ProberFactory
 from minikube_py.kubelet.environment import EnvSource, NoEnvSource
+from minikube_py.kubelet.hostports import HostPorts
 from minikube_py.kubelet.ipam import PodAddresses
 from minikube_py.kubelet.podworker import PodWorker
 from minikube_py.kubelet.probes import prober_factory
@@ -80,6 +81,7 @@ class Kubelet:
             directory=directory,
             allocatable=allocatable or node_allocatable(node, directory),
             env_source=env_source or NoEnvSource(),
+            host_ports=HostPorts(node.address),
             prober_factory=prober_factory,
         )
         self.informer = Informer(client, PODS, field_selector=f"spec.nodeName={node.name}")
@@ -187,4 +189,5 @@ class Kubelet:
                 task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await asyncio.gather(*tasks, return_exceptions=True)
+            await self.ctx.host_ports.close_all()
             _log.info("kubelet stopped", node=self.node.name)

@@ -30,6 +30,7 @@ from typing import Any
 
 from minikube_py.client.protocol import PODS, ApiError
 from minikube_py.kubelet.context import NodeContext
+from minikube_py.kubelet.hostports import HostPortError, mappings
 from minikube_py.kubelet.ipam import AddressesExhausted
 from minikube_py.kubelet.records import ContainerRecord
 from minikube_py.kubelet.starting import ContainerStarter
@@ -276,7 +277,15 @@ class PodWorker(ContainerStarter):
                 directory=self.ctx.directory / "pods" / self.uid,
             )
             self.sandbox = await self.ctx.runtime.create_sandbox(config)
-        except (AddressesExhausted, ContainerError) as error:
+            if wanted := mappings(self.pod):
+                await self.ctx.host_ports.open(self.uid, address, wanted)
+                ports = [f"{self.ctx.node.address}:{m.host_port}" for m in wanted]
+                _log.info("host ports open", pod=self.key, ports=ports)
+        except (AddressesExhausted, ContainerError, HostPortError) as error:
+            if self.sandbox is not None:
+                with contextlib.suppress(ContainerError):
+                    await self.ctx.runtime.remove_sandbox(self.sandbox)
+                self.sandbox = None
             self.ctx.addresses.release(self.uid)
             message = f"Failed to create pod sandbox: {error}"
             await self.event("FailedCreatePodSandBox", message, warning=True)
@@ -289,6 +298,7 @@ class PodWorker(ContainerStarter):
         pod ended but still exists, so the sandbox's directory (the logs `kubectl logs` reads)
         stays until it is deleted, as upstream keeps exited containers until then."""
         self.cancel_tasks()
+        await self.ctx.host_ports.close(self.uid)
         for record in self.records:
             for instance in (record.previous, record.current):
                 if instance is not None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import ipaddress
 import json
 import os
+import socket
 import time
 import urllib.request
 from collections.abc import Callable
@@ -214,3 +215,28 @@ def test_an_unknown_image_ends_in_image_pull_back_off(
     waiting = container_status(kubectl, name)["state"]["waiting"]
     assert "minikube-py image build" in waiting["message"]
     kubectl.out("delete", "pod", name)
+
+
+def test_a_host_port_answers_on_the_node_address(kubectl: Kubectl, unique: Any) -> None:
+    name = unique("hostport")
+    node = kubectl.json("get", "node", "minikube")
+    internal = next(a for a in node["status"]["addresses"] if a["type"] == "InternalIP")
+    with socket.socket() as probe:  # a port free on the node's address now
+        probe.bind((internal["address"], 0))
+        host_port = probe.getsockname()[1]
+    port = {"containerPort": 8080, "hostPort": host_port}
+    container = {"name": "app", "image": "gcr.io/google-samples/hello-app:1.0", "ports": [port]}
+    manifest = {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": name},
+        "spec": {"containers": [container], "terminationGracePeriodSeconds": 2},
+    }
+    apply(kubectl, manifest)
+    kubectl.out("wait", "--for=condition=Ready", f"pod/{name}", WAIT)
+    url = f"http://{internal['address']}:{host_port}/"
+    with urllib.request.urlopen(url, timeout=10) as answer:
+        assert f"Hostname: {name}" in answer.read().decode()
+    kubectl.out("delete", "pod", name, "--wait=true")
+    with pytest.raises(OSError):  # the relay went with the pod
+        urllib.request.urlopen(url, timeout=10)
