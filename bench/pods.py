@@ -64,7 +64,9 @@ import cProfile
 import gc
 import io
 import math
+import os
 import pstats
+import signal
 import subprocess
 import sys
 import tempfile
@@ -535,8 +537,9 @@ def spawn_plain(argv: list[str]) -> subprocess.Popen[bytes]:
 
 
 def stop_plain(processes: list[subprocess.Popen[bytes]]) -> None:
-    for process in processes:
-        process.kill()
+    for process in processes:  # the whole session, as the runtime stops a container
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
     for process in processes:
         process.communicate()
 
@@ -581,18 +584,20 @@ async def run_start(params: Params, *, profile: bool = False) -> Section:
         seconds, cpu = time.perf_counter() - began, time.process_time() - cpu
         section.profile = profile_report(profiler)
         running = len(pause_processes(directory)) - 1  # the warm-up pod's
-        argv = pause_program(directory)
     left = leftovers(directory)
     progress("peer: the same program started with plain subprocess")
     peer: list[float] = []
     processes: list[subprocess.Popen[bytes]] = []
-    try:
-        for _ in range(count):
-            started = time.perf_counter()
-            processes.append(spawn_plain(argv))
-            peer.append(time.perf_counter() - started)
-    finally:
-        stop_plain(processes)
+    # The image in a store of its own: the cluster's directory is gone once it stopped.
+    with tempfile.TemporaryDirectory(prefix="bench-pods-") as name:
+        argv = pause_program(Path(name))
+        try:
+            for _ in range(count):
+                started = time.perf_counter()
+                processes.append(spawn_plain(argv))
+                peer.append(time.perf_counter() - started)
+        finally:
+            stop_plain(processes)
     p50, p99 = percentile(latencies, 0.5), percentile(latencies, 0.99)
     peer50, peer99 = percentile(peer, 0.5), percentile(peer, 0.99)
     section.phases.append(
