@@ -35,6 +35,7 @@ from minikube_py.kubelet.ipam import AddressesExhausted
 from minikube_py.kubelet.records import ContainerRecord
 from minikube_py.kubelet.starting import ContainerStarter
 from minikube_py.kubelet.status import pod_status
+from minikube_py.kubelet.volumes import prepare_volumes
 from minikube_py.logs import get_logger
 from minikube_py.runtime.protocol import ContainerError, SandboxConfig
 
@@ -277,11 +278,12 @@ class PodWorker(ContainerStarter):
                 directory=self.ctx.directory / "pods" / self.uid,
             )
             self.sandbox = await self.ctx.runtime.create_sandbox(config)
+            self.volumes = await asyncio.to_thread(prepare_volumes, self.pod, config.directory)
             if wanted := mappings(self.pod):
                 await self.ctx.host_ports.open(self.uid, address, wanted)
                 ports = [f"{self.ctx.node.address}:{m.host_port}" for m in wanted]
                 _log.info("host ports open", pod=self.key, ports=ports)
-        except (AddressesExhausted, ContainerError, HostPortError) as error:
+        except (AddressesExhausted, ContainerError, HostPortError, OSError) as error:
             if self.sandbox is not None:
                 with contextlib.suppress(ContainerError):
                     await self.ctx.runtime.remove_sandbox(self.sandbox)

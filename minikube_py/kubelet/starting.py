@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from pathlib import Path
 from typing import Any
 
 from minikube_py.api.quantities import QuantityError, value
@@ -30,6 +31,7 @@ from minikube_py.kubelet.hooks import run_hook
 from minikube_py.kubelet.portconflicts import explain_exit
 from minikube_py.kubelet.pulling import image_key, pull_image
 from minikube_py.kubelet.records import ContainerRecord
+from minikube_py.kubelet.volumes import container_mounts
 from minikube_py.runtime.protocol import ContainerConfig, ContainerError
 
 Object = dict[str, Any]
@@ -52,6 +54,7 @@ class ContainerStarter:
         self.app = app
         self.sandbox: str | None = None
         self.pod_ip: str | None = None
+        self.volumes: dict[str, Path] = {}  # volume name → its directory (volumes.py)
 
     @property
     def records(self) -> list[ContainerRecord]:
@@ -258,6 +261,7 @@ class ContainerStarter:
             tty=bool(spec.get("tty")),
             memory_limit=memory_limit,
             termination_message_path=spec.get("terminationMessagePath") or "/dev/termination-log",
+            mounts=container_mounts(spec, self.volumes),
             attempt=record.runs,
         )
 

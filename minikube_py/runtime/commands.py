@@ -23,6 +23,7 @@ it would on a real node.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
@@ -98,15 +99,50 @@ def _executable(candidate: str) -> bool:
     return os.path.isfile(candidate) and os.access(candidate, os.X_OK)
 
 
-def rewrite_path(argument: str, root: Path) -> str:
-    """``argument`` under ``root`` if it is an absolute path that exists there, else as is."""
-    if argument.startswith("/") and os.path.lexists(str(root) + argument):
+def _in_mount(argument: str, mounts: Sequence[str]) -> bool:
+    return any(
+        argument == mount or argument.startswith(mount.rstrip("/") + "/") for mount in mounts
+    )
+
+
+def rewrite_path(argument: str, root: Path, mounts: Sequence[str] = ()) -> str:
+    """``argument`` under ``root`` if it is an absolute path that exists there or lies in one
+    of the container's volume ``mounts`` (a file the program is about to create there), else
+    as is."""
+    if argument.startswith("/") and (
+        os.path.lexists(str(root) + argument) or _in_mount(argument, mounts)
+    ):
         return str(root) + argument
     return argument
 
 
-def resolve_argv(argv: Sequence[str], env: Mapping[str, str], root: Path, cwd: Path) -> list[str]:
-    """``argv`` ready for exec: argv[0] found along PATH, absolute paths mapped under root.
+SHELLS = frozenset({"sh", "ash", "bash", "dash"})
+# A word of a shell script that starts with an absolute path: not inside another word.
+_SCRIPT_PATH = re.compile(r"(?<![\w./$~-])/[\w./@+-]*")
+
+
+def rewrite_script(script: str, root: Path, mounts: Sequence[str]) -> str:
+    """A ``sh -c`` script with the paths inside volume mounts placed under ``root``.
+
+    The shell is the host's, so ``echo hi > /content/index.html`` would write the host's
+    /content; a real container's shell writes its volume. Only paths in the container's own
+    mounts are rewritten: ``/dev/null``, ``/etc/hosts`` and the rest stay the host's."""
+    if not mounts:
+        return script
+    return _SCRIPT_PATH.sub(
+        lambda match: str(root) + match[0] if _in_mount(match[0], mounts) else match[0], script
+    )
+
+
+def _is_script_flag(argument: str) -> bool:
+    return argument.startswith("-") and not argument.startswith("--") and "c" in argument
+
+
+def resolve_argv(
+    argv: Sequence[str], env: Mapping[str, str], root: Path, cwd: Path, mounts: Sequence[str] = ()
+) -> list[str]:
+    """``argv`` ready for exec: argv[0] found along PATH, absolute paths mapped under root
+    (and, for a shell's ``-c`` script, the paths in it that lie in the volume ``mounts``).
 
     Raises ``ExecFailure`` with runc's words when the executable cannot be found or run; a
     container start (``start_error``) and an exec (``exec_error``) wrap them differently."""
@@ -125,7 +161,14 @@ def resolve_argv(argv: Sequence[str], env: Mapping[str, str], root: Path, cwd: P
             raise ExecFailure(f'exec: "{name}": stat {name}: no such file or directory')
         if not _executable(located):
             raise ExecFailure(f'exec: "{name}": permission denied')
-    return [program, *(rewrite_path(argument, root) for argument in argv[1:])]
+    resolved = [program]
+    shell = os.path.basename(program) in SHELLS
+    for index, argument in enumerate(argv[1:], start=1):
+        if shell and index > 1 and _is_script_flag(argv[index - 1]):
+            resolved.append(rewrite_script(argument, root, mounts))
+        else:
+            resolved.append(rewrite_path(argument, root, mounts))
+    return resolved
 
 
 class ExecFailure(Exception):

@@ -242,7 +242,8 @@ class ProcessRuntime:
             env["TERM"] = "xterm"
         exec_id = secrets.token_hex(32)
         try:
-            argv = resolve_argv(command, env, container.paths.root, container.workdir)
+            mounts = [mount.container_path for mount in container.config.mounts]
+            argv = resolve_argv(command, env, container.paths.root, container.workdir, mounts)
             session = await start_exec(
                 argv, cwd=container.workdir, env=env, stdin=stdin, tty=tty, reaper=self._reaper
             )

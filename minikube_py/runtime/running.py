@@ -33,7 +33,10 @@ from .terminal import TerminalReader, spawn_on_terminal
 async def launch(container: Container, *, log_max_bytes: int) -> tuple[Leader, LogWriter]:
     """Start the container's leader; ``ContainerError`` (RunContainerError) if it cannot."""
     try:
-        argv = resolve_argv(container.argv, container.env, container.paths.root, container.workdir)
+        mounts = [mount.container_path for mount in container.config.mounts]
+        argv = resolve_argv(
+            container.argv, container.env, container.paths.root, container.workdir, mounts
+        )
     except ExecFailure as failure:
         error = start_error(failure.cause)
         container.start_failed(error.message)

@@ -94,6 +94,31 @@ def test_resolution_prefers_the_root_and_rewrites_existing_paths(tmp_path: Path)
     assert failed.value.cause == 'exec: "/etc/app.conf": permission denied'
 
 
+def test_paths_into_volume_mounts_go_under_the_root_also_in_shell_scripts(tmp_path: Path) -> None:
+    env = container_env({"PATH": "/bin"}, {}, root=tmp_path, pod_ip="1", hostname="h")
+    root = str(tmp_path)
+    mounts = ["/content", "/work-dir/"]
+    # a file about to be made in a mount is the container's, though it does not exist yet
+    argv = resolve_argv(
+        ["wget", "-O", "/work-dir/index.html", "/contents", "/etc/x"],
+        env,
+        tmp_path,
+        tmp_path,
+        mounts,
+    )
+    assert argv[2:] == [f"{root}/work-dir/index.html", "/contents", "/etc/x"]
+    script = "echo hi > /content/index.html && cat /content/a /dev/null >/content/b; ls x/content"
+    for flag in ("-c", "-ec"):
+        argv = resolve_argv(["sh", flag, script], env, tmp_path, tmp_path, mounts)
+        assert argv[2] == (
+            f"echo hi > {root}/content/index.html && cat {root}/content/a /dev/null "
+            f">{root}/content/b; ls x/content"
+        )
+    # only a shell's script is rewritten inside, and only with mounts
+    assert resolve_argv(["echo", "-c", script], env, tmp_path, tmp_path, mounts)[2] == script
+    assert resolve_argv(["sh", "-c", script], env, tmp_path, tmp_path)[2] == script
+
+
 async def test_a_container_sees_its_root_env_workdir_and_mounts(
     runtime: ProcessRuntime, sandbox: str, tmp_path: Path
 ) -> None:
