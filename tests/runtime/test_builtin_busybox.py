@@ -50,6 +50,10 @@ def test_wget_fetches_from_a_pod_and_from_its_own_localhost(containers: Containe
     saved = sidecar.exec(["wget", "-q", "-O", "/tmp/page.html", "http://localhost:8080/"])
     assert saved.returncode == 0
     assert b"Welcome" in (sidecar.root / "tmp/page.html").read_bytes()
+    # a path the runtime already placed under the root (a file in a volume) is not placed twice
+    inside = f"{sidecar.root}/tmp/again.html"
+    assert sidecar.exec(["wget", "-q", "-O", inside, "http://localhost:8080/"]).returncode == 0
+    assert b"Welcome" in (sidecar.root / "tmp/again.html").read_bytes()
     missing = sidecar.exec(["wget", "-q", "http://localhost:8080/nope"])
     assert (missing.returncode, missing.stderr) == (
         1,

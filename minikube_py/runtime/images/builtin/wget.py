@@ -44,7 +44,9 @@ def complain(message: str) -> int:
 
 def inside_root(path: str) -> str:
     root = os.environ.get("MINIKUBE_PY_ROOT")
-    return os.path.join(root, path.lstrip("/")) if root and path.startswith("/") else path
+    if not root or not path.startswith("/") or path.startswith(root.rstrip("/") + "/"):
+        return path  # relative, or already placed under the root by the runtime
+    return os.path.join(root, path.lstrip("/"))
 
 
 def fetch(url: str, options: Options) -> int:
