@@ -16,7 +16,7 @@ from minikube_py.apiserver.bootstrap import bootstrap
 from minikube_py.apiserver.local import LocalBackend
 from minikube_py.apiserver.storage import Storage
 from minikube_py.apiserver.watchcache import WatchCache
-from minikube_py.client import EVENTS, NODES, PODS, Client, Informer
+from minikube_py.client import EVENTS, NODES, PODS, ApiError, Client, Informer
 from minikube_py.config import NodeConfig
 from minikube_py.kubelet import FakeClock, Kubelet
 from minikube_py.runtime.fake import FakeRuntime
@@ -116,6 +116,18 @@ class Cluster:
 
     async def pod(self, name: str = "web") -> Object:
         return await self.client.get(PODS, "default", name)
+
+    async def until_gone(self, what: str, name: str = "web") -> None:
+        """Until the pod object is removed (a GET answers 404)."""
+
+        async def gone() -> bool:
+            try:
+                await self.pod(name)
+            except ApiError as error:
+                return error.code == 404
+            return False
+
+        await self.until(gone, what)
 
     async def pod_where(
         self, check: Callable[[Object], bool], what: str, name: str = "web"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import ipaddress
 
 from minikube_py.api.printers_core import pod_summary
-from minikube_py.client import PODS, ApiError
+from minikube_py.client import PODS
 
 from .conftest import NODE, Cluster, condition, container_status, pod
 
@@ -229,14 +229,7 @@ async def test_delete_stops_containers_and_removes_the_pod(cluster: Cluster) -> 
     instance = container_status(running)["containerID"].split("//")[1]
     await cluster.client.delete(PODS, "default", "web")
 
-    async def gone() -> bool:
-        try:
-            await cluster.pod()
-        except ApiError as error:
-            return error.code == 404
-        return False
-
-    await cluster.until(gone, "the pod object to be removed")
+    await cluster.until_gone("the pod object to be removed")
     assert cluster.fake.running() == []
     assert (instance, 7.0) in cluster.fake.stop_calls  # the pod's grace period
     killing = await cluster.events("Killing")

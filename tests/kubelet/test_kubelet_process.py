@@ -9,7 +9,7 @@ from pathlib import Path
 import psutil
 import pytest
 
-from minikube_py.client import PODS, ApiError, Client
+from minikube_py.client import PODS, Client
 from minikube_py.kubelet import Kubelet
 from minikube_py.kubelet.streams import KubeletStreams
 from minikube_py.runtime.images.store import ImageStore
@@ -50,14 +50,7 @@ async def test_pause_pod_runs_as_a_process_and_stops_on_delete(real: Cluster) ->
     assert psutil.pid_exists(status.pid)
     await real.client.delete(PODS, "default", "web", grace_period_seconds=5)
 
-    async def gone() -> bool:
-        try:
-            await real.pod()
-        except ApiError as error:
-            return error.code == 404
-        return False
-
-    await real.until(gone, "the pod object to be removed")
+    await real.until_gone("the pod object to be removed")
     assert not psutil.pid_exists(status.pid) or psutil.Process(status.pid).status() == "zombie"
 
 
@@ -75,12 +68,5 @@ async def test_a_finished_pod_keeps_its_logs_until_it_is_deleted(real: Cluster) 
     assert directory.is_dir()
     await real.client.delete(PODS, "default", "web")
 
-    async def gone() -> bool:
-        try:
-            await real.pod()
-        except ApiError as error:
-            return error.code == 404
-        return False
-
-    await real.until(gone, "the pod object to be removed")
+    await real.until_gone("the pod object to be removed")
     await real.until(lambda: asyncio.sleep(0, not directory.exists()), "the pod directory to go")

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from typing import Any, ClassVar
 
 from minikube_py.api.printers_core import pod_summary
-from minikube_py.client import PODS, ApiError
+from minikube_py.client import PODS
 
 from .conftest import NODE, Cluster, condition, container_status, pod
 
@@ -110,14 +110,7 @@ async def test_pre_stop_hook_runs_before_the_stop(cluster: Cluster) -> None:
     instance = container_status(running)["containerID"].split("//")[1]
     await cluster.client.delete(PODS, "default", "web", grace_period_seconds=5)
 
-    async def gone() -> bool:
-        try:
-            await cluster.pod()
-        except ApiError as error:
-            return error.code == 404
-        return False
-
-    await cluster.until(gone, "the pod to go")
+    await cluster.until_gone("the pod to go")
     assert cluster.fake.exec_calls == [(instance, ("nginx", "-s", "quit"))]
     assert cluster.fake.stop_calls == [(instance, 5.0)]
 
@@ -196,14 +189,7 @@ async def test_deleting_a_finished_pod_removes_it(cluster: Cluster) -> None:
     await status_of(cluster, lambda p: p["status"].get("phase") == "Succeeded", "Succeeded")
     await cluster.client.delete(PODS, "default", "web")
 
-    async def gone() -> bool:
-        try:
-            await cluster.pod()
-        except ApiError as error:
-            return error.code == 404
-        return False
-
-    await cluster.until(gone, "the pod to go")
+    await cluster.until_gone("the pod to go")
     assert cluster.fake.stop_calls == []  # nothing was running any more
 
 
