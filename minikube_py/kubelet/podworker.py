@@ -10,7 +10,7 @@ back-off, ``activeDeadlineSeconds``). A pass, in order:
 1. deleting (``deletionTimestamp`` set, or the object gone): run preStop hooks, stop every
    container with the pod's grace period, write the final status, tear the sandbox down and
    delete the object for good (grace 0), as the kubelet does;
-2. the sandbox: the pod's address (``ipam``) and directory;
+2. the sandbox (``sandboxes.py``): the pod's address, directory, volumes and host ports;
 3. init containers one at a time, each until it exits 0; a failed one is restarted (with
    back-off) unless ``restartPolicy`` is Never, which fails the pod. A *sidecar* (an init
    container with ``restartPolicy: Always``) only has to start, then runs beside the app and
@@ -30,14 +30,11 @@ from typing import Any
 
 from minikube_py.client.protocol import PODS, ApiError
 from minikube_py.kubelet.context import NodeContext
-from minikube_py.kubelet.hostports import HostPortError, mappings
-from minikube_py.kubelet.ipam import AddressesExhausted
 from minikube_py.kubelet.records import ContainerRecord
-from minikube_py.kubelet.starting import ContainerStarter
+from minikube_py.kubelet.sandboxes import SandboxKeeper
 from minikube_py.kubelet.status import pod_status
-from minikube_py.kubelet.volumes import prepare_volumes
 from minikube_py.logs import get_logger
-from minikube_py.runtime.protocol import ContainerError, SandboxConfig
+from minikube_py.runtime.protocol import ContainerError
 
 Object = dict[str, Any]
 _log = get_logger("kubelet")
@@ -66,7 +63,7 @@ def _beyond_status(pod: Object) -> tuple[Any, Any]:
     return pod.get("spec"), meta
 
 
-class PodWorker(ContainerStarter):
+class PodWorker(SandboxKeeper):
     """Keeps one pod's containers as its spec says; ``run`` until the pod is gone."""
 
     def __init__(
@@ -92,7 +89,6 @@ class PodWorker(ContainerStarter):
             self.override = (str(status["phase"]), reason, message)
         self.gone = False
         self.finished = False
-        self.ended_sandbox: str | None = None  # torn down, its logs kept until the pod goes
         self.written: Object | None = None
         self._wake = asyncio.Event()
         self._wake.set()
@@ -259,60 +255,6 @@ class PodWorker(ContainerStarter):
         self.terminal = True
         await self._teardown(keep_logs=True)
         await self.write_status()
-
-    # -- sandbox ------------------------------------------------------------------------------
-
-    async def _create_sandbox(self) -> bool:
-        meta, spec = self.pod["metadata"], self.pod.get("spec") or {}
-        address = self.ctx.node.address
-        try:
-            if not spec.get("hostNetwork"):
-                preferred = (self.pod.get("status") or {}).get("podIP")
-                address = self.ctx.addresses.allocate(self.uid, preferred)
-            config = SandboxConfig(
-                uid=self.uid,
-                namespace=meta.get("namespace", "default"),
-                name=meta["name"],
-                ip=address,
-                hostname=spec.get("hostname") or meta["name"],
-                directory=self.ctx.directory / "pods" / self.uid,
-            )
-            self.sandbox = await self.ctx.runtime.create_sandbox(config)
-            self.volumes = await asyncio.to_thread(prepare_volumes, self.pod, config.directory)
-            if wanted := mappings(self.pod):
-                await self.ctx.host_ports.open(self.uid, address, wanted)
-                ports = [f"{self.ctx.node.address}:{m.host_port}" for m in wanted]
-                _log.info("host ports open", pod=self.key, ports=ports)
-        except (AddressesExhausted, ContainerError, HostPortError, OSError) as error:
-            if self.sandbox is not None:
-                with contextlib.suppress(ContainerError):
-                    await self.ctx.runtime.remove_sandbox(self.sandbox)
-                self.sandbox = None
-            self.ctx.addresses.release(self.uid)
-            message = f"Failed to create pod sandbox: {error}"
-            await self.event("FailedCreatePodSandBox", message, warning=True)
-            return False
-        self.pod_ip = address
-        return True
-
-    async def _teardown(self, *, keep_logs: bool = False) -> None:
-        """Remove the pod's containers and sandbox and give its address back. ``keep_logs``: the
-        pod ended but still exists, so the sandbox's directory (the logs `kubectl logs` reads)
-        stays until it is deleted, as upstream keeps exited containers until then."""
-        self.cancel_tasks()
-        await self.ctx.host_ports.close(self.uid)
-        for record in self.records:
-            for instance in (record.previous, record.current):
-                if instance is not None:
-                    with contextlib.suppress(ContainerError):
-                        await self.ctx.runtime.remove_container(instance)
-        if self.sandbox is not None:
-            self.ended_sandbox, self.sandbox = self.sandbox, None
-        if self.ended_sandbox is not None and not keep_logs:
-            with contextlib.suppress(ContainerError):
-                await self.ctx.runtime.remove_sandbox(self.ended_sandbox)
-            self.ended_sandbox = None
-        self.ctx.addresses.release(self.uid)
 
     # -- termination --------------------------------------------------------------------------
 
