@@ -11,7 +11,8 @@ container runtime protocol (``minikube_py.runtime``), so the same kubelet drives
 processes or the fake runtime.
 """
 
-from minikube_py.kubelet.backoff import Backoff, Clock, FakeClock, SystemClock
+from minikube_py.clock import Clock, FakeClock, SystemClock
+from minikube_py.kubelet.backoff import Backoff
 from minikube_py.kubelet.context import NodeContext, ProberFactory, ProbeRunner
 from minikube_py.kubelet.environment import ConfigError, EnvSource, NoEnvSource
 from minikube_py.kubelet.ipam import PodAddresses

@@ -22,8 +22,9 @@ import attrs
 
 from minikube_py.client.events import EventRecorder
 from minikube_py.client.protocol import Client
+from minikube_py.clock import Clock
 from minikube_py.config import NodeConfig
-from minikube_py.kubelet.backoff import Backoff, Clock
+from minikube_py.kubelet.backoff import Backoff
 from minikube_py.kubelet.environment import EnvSource
 from minikube_py.kubelet.hostports import HostPorts
 from minikube_py.kubelet.ipam import PodAddresses

@@ -25,9 +25,10 @@ from typing import Any
 from minikube_py.client.events import EventRecorder
 from minikube_py.client.informer import Informer, object_key
 from minikube_py.client.protocol import PODS, Client
+from minikube_py.clock import Clock, SystemClock
 from minikube_py.config import NodeConfig
 from minikube_py.kubelet.admission import admit, node_allocatable
-from minikube_py.kubelet.backoff import Backoff, Clock, SystemClock
+from minikube_py.kubelet.backoff import Backoff
 from minikube_py.kubelet.context import NodeContext, ProberFactory
 from minikube_py.kubelet.environment import EnvSource, NoEnvSource
 from minikube_py.kubelet.hostports import HostPorts

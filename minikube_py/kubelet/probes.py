@@ -37,7 +37,7 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from minikube_py.kubelet.backoff import Clock
+from minikube_py.clock import Clock
 from minikube_py.kubelet.probing import Result, run_probe
 from minikube_py.logs import get_logger
 from minikube_py.runtime.protocol import ContainerRuntime

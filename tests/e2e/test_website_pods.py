@@ -236,6 +236,7 @@ def test_init_container_fills_the_web_root(kubectl: Kubectl, cern_stand_in: str)
     assert "http://info.cern.ch" in manifest
     kubectl.out("apply", "-f", "-", stdin=manifest.replace("http://info.cern.ch", cern_stand_in))
     try:
+
         def finished() -> Any:
             state = _container(kubectl, "init-demo", init=True).get("state") or {}
             return state.get("terminated")

@@ -6,7 +6,8 @@ import asyncio
 
 import pytest
 
-from minikube_py.kubelet.backoff import Backoff, FakeClock, go_duration
+from minikube_py.clock import FakeClock
+from minikube_py.kubelet.backoff import Backoff, go_duration
 
 
 def test_delay_doubles_to_the_cap_and_resets_after_the_window() -> None:
