@@ -78,6 +78,17 @@ def _settled(kubectl: Kubectl, name: str, *, init: bool = False) -> dict[str, An
     return found
 
 
+def _terminated(kubectl: Kubectl, name: str, *, init: bool = False) -> dict[str, Any]:
+    """The first (init) container's terminated state, once it has ended."""
+
+    def ended() -> dict[str, Any] | None:
+        state = _container(kubectl, name, init=init).get("state") or {}
+        return state.get("terminated")
+
+    found: dict[str, Any] = eventually(ended)
+    return found
+
+
 def _logs_with(kubectl: Kubectl, name: str, *lines: str) -> list[str]:
     """The pod's log lines, once all of ``lines`` are among them."""
 
@@ -192,8 +203,8 @@ def test_examples_with_images_not_built_in_wait_for_a_build(
 
 def test_multi_container_shared_volume(kubectl: Kubectl, applied: Any) -> None:
     applied("pods/multi-container/shared-volume.yaml")
-    writer = _settled(kubectl, "shared-volume-example", init=True)
-    assert (writer.get("terminated") or {}).get("reason") == "Completed", writer
+    writer = _terminated(kubectl, "shared-volume-example", init=True)
+    assert writer["reason"] == "Completed", writer
     kubectl.out("wait", "--for=condition=Ready", "pod/shared-volume-example", WAIT)
     address = pod(kubectl, "shared-volume-example")["status"]["podIP"]
     with urllib.request.urlopen(f"http://{address}:80/", timeout=10) as answer:
@@ -236,15 +247,7 @@ def test_init_container_fills_the_web_root(kubectl: Kubectl, cern_stand_in: str)
     assert "http://info.cern.ch" in manifest
     kubectl.out("apply", "-f", "-", stdin=manifest.replace("http://info.cern.ch", cern_stand_in))
     try:
-
-        def finished() -> Any:
-            state = _container(kubectl, "init-demo", init=True).get("state") or {}
-            return state.get("terminated")
-
-        try:
-            install = eventually(finished)
-        finally:
-            print(kubectl.run("logs", "init-demo", "-c", "install", check=False))
+        install = _terminated(kubectl, "init-demo", init=True)
         assert install["reason"] == "Completed", install
         kubectl.out("wait", "--for=condition=Ready", "pod/init-demo", WAIT)
         address = pod(kubectl, "init-demo")["status"]["podIP"]
