@@ -105,6 +105,9 @@ def prepare_update(
     """Merge a client's new version with the stored one as upstream's strategies do."""
     obj = check_identity(rt, obj, namespace)
     metadata, old_metadata = obj["metadata"], old["metadata"]
+    # A uid the client sent stays, so that validation refuses a different one (`field is
+    # immutable`): it is how a writer says "this object, not one re-made under its name".
+    sent_uid = metadata.get("uid") or old_metadata.get("uid")
     for field in (
         "uid",
         "creationTimestamp",
@@ -116,10 +119,13 @@ def prepare_update(
             metadata[field] = old_metadata[field]
         else:
             metadata.pop(field, None)
+    if sent_uid is not None:
+        metadata["uid"] = sent_uid
     if subresource == "status":
         # /status writes change the status only (and nothing of metadata but what upstream
         # lets through: nothing here).
         obj = {**copy.deepcopy(old), "status": obj.get("status", {})}
+        obj["metadata"]["uid"] = sent_uid
     elif rt.has_status:
         # writes to the main resource never change the status -- but for pods/binding, the
         # server's own write that sets PodScheduled=True beside spec.nodeName (BindingREST)

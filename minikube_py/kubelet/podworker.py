@@ -318,7 +318,9 @@ class PodWorker(SandboxKeeper):
                 subresource="status",
             )
         except ApiError as error:
-            if error.code == 404:
+            # 404: deleted; 422 on the uid: deleted and re-made under its name — either way
+            # this worker's pod is gone (upstream's status manager skips such a write too).
+            if error.code == 404 or (error.code == 422 and "metadata.uid" in str(error)):
                 self.gone = True
                 self.wake()
                 return

@@ -77,6 +77,24 @@ async def test_updates_honour_resource_version_and_skip_no_ops(storage: Storage)
     assert raised.value.code == 409 and raised.value.reason == "Conflict"
 
 
+async def test_a_different_uid_is_refused_and_a_missing_one_filled_in(storage: Storage) -> None:
+    created = await storage.create(DEPLOY, "default", deployment())
+    uid = created["metadata"]["uid"]
+    unnamed = {**created, "metadata": {k: v for k, v in created["metadata"].items() if k != "uid"}}
+    unnamed["metadata"]["labels"] = {"a": "b"}
+    kept = await storage.update(DEPLOY, "default", "web", unnamed)
+    assert kept["metadata"]["uid"] == uid
+    # a writer naming another uid means an object re-made under this name: refused, also
+    # on /status (the kubelet's and the controllers' guard)
+    for subresource in (None, "status"):
+        stale = {**kept, "metadata": {**kept["metadata"], "uid": "not-" + uid}}
+        with pytest.raises(errors.ApiError) as raised:
+            await storage.update(DEPLOY, "default", "web", stale, subresource=subresource)
+        assert raised.value.code == 422
+        assert "metadata.uid" in str(raised.value) and "field is immutable" in str(raised.value)
+    assert (await storage.get(DEPLOY, "default", "web"))["metadata"]["uid"] == uid
+
+
 async def test_spec_changes_bump_generation_and_status_is_separate(storage: Storage) -> None:
     created = await storage.create(DEPLOY, "default", deployment())
     status = {**created, "status": {"replicas": 5}, "spec": {**created["spec"], "replicas": 9}}
