@@ -13,8 +13,11 @@ package, on a small runtime every controller shares:
 - ``LeaderElector`` (``leader.py``): only the holder of a Lease runs the controllers;
 - ``ControllerManager`` (``manager.py``): runs them all, under the election if asked.
 
-The controllers themselves (ReplicaSet, Deployment, …) are modules beside these, each a
-``Controller`` subclass. Like every component but the API server, they only talk to the API.
+The controllers themselves are modules beside these, each a ``Controller`` subclass:
+``replicaset.py`` (ReplicaSets and ReplicationControllers, on ``ranking``, ``podcontrol``,
+``claiming`` and ``replicaset_status``) so far; the Deployment controller's pure parts are in
+``deployment_util``, ``deployment_rollout`` and ``deployment_conditions``. Like every
+component but the API server, they only talk to the API.
 """
 
 from minikube_py.controllers.controller import Controller, controller_key, controller_reference
@@ -28,8 +31,10 @@ from minikube_py.controllers.queue import (
     RateLimiter,
     WorkQueue,
 )
+from minikube_py.controllers.replicaset import REPLICATION_CONTROLLER, ReplicaSetController
 
 __all__ = [
+    "REPLICATION_CONTROLLER",
     "Controller",
     "ControllerManager",
     "Expectation",
@@ -38,6 +43,7 @@ __all__ = [
     "LeaderElector",
     "QueueShutDown",
     "RateLimiter",
+    "ReplicaSetController",
     "SharedInformers",
     "WorkQueue",
     "controller_key",
