@@ -2,7 +2,9 @@
 
 ``ephemeral_config`` is a cluster on a free loopback port with an in-memory SQLite store and
 its state (PKI, kubeconfig) in the test's temporary directory; ``bootstrapped_storage`` is
-the API server's ``Storage`` alone, over an in-memory store, with the bootstrap objects.
+the API server's ``Storage`` alone, over an in-memory store, with the bootstrap objects;
+``in_process_client`` is that storage and its watch cache behind an in-process client, with
+nothing else running (no scheduler, kubelet or controller: a test brings its own).
 """
 
 from __future__ import annotations
@@ -11,9 +13,13 @@ import contextlib
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+from minikube_py.api.catalog import builtin_registry
 from minikube_py.api.registry import Registry
 from minikube_py.apiserver.bootstrap import bootstrap
+from minikube_py.apiserver.local import LocalBackend
 from minikube_py.apiserver.storage import Storage
+from minikube_py.apiserver.watchcache import WatchCache
+from minikube_py.client import Client
 from minikube_py.cluster import ClusterConfig
 from minikube_py.store import open_store
 
@@ -36,4 +42,23 @@ async def bootstrapped_storage(registry: Registry) -> AsyncIterator[Storage]:
         await bootstrap(storage, host="127.0.0.1", port=8443)
         yield storage
     finally:
+        await store.close()
+
+
+@contextlib.asynccontextmanager
+async def in_process_client() -> AsyncIterator[Client]:
+    store = await open_store("sqlite://")
+    cache = WatchCache(store)
+    try:
+        storage = Storage(store, builtin_registry())
+        storage.track_namespaces(cache)
+        await cache.start()
+        await bootstrap(storage, host="127.0.0.1", port=8443)
+        made = LocalBackend(storage, cache).client()
+        try:
+            yield made
+        finally:
+            await made.close()
+    finally:
+        await cache.stop()
         await store.close()

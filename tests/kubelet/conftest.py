@@ -11,17 +11,12 @@ from typing import Any
 
 import pytest
 
-from minikube_py.api.catalog import builtin_registry
-from minikube_py.apiserver.bootstrap import bootstrap
-from minikube_py.apiserver.local import LocalBackend
-from minikube_py.apiserver.storage import Storage
-from minikube_py.apiserver.watchcache import WatchCache
 from minikube_py.client import EVENTS, NODES, PODS, ApiError, Client, Informer
 from minikube_py.config import NodeConfig
 from minikube_py.kubelet import FakeClock, Kubelet
 from minikube_py.runtime.fake import FakeRuntime
-from minikube_py.store import open_store
 from tests.client.helpers import bounded
+from tests.clusters import in_process_client
 
 Object = dict[str, Any]
 NODE = NodeConfig(
@@ -34,22 +29,9 @@ async def client() -> AsyncIterator[Client]:
     """The API server's storage and watch cache behind an in-process client, with no
     scheduler and no kubelet of its own (a whole cluster would run both): the test's
     kubelet is the only one, on a Node object the test made."""
-    store = await open_store("sqlite://")
-    cache = WatchCache(store)
-    try:
-        storage = Storage(store, builtin_registry())
-        storage.track_namespaces(cache)
-        await cache.start()
-        await bootstrap(storage, host="127.0.0.1", port=8443)
-        made = LocalBackend(storage, cache).client()
+    async with in_process_client() as made:
         await made.create(NODES, None, node_object(NODE))
-        try:
-            yield made
-        finally:
-            await made.close()
-    finally:
-        await cache.stop()
-        await store.close()
+        yield made
 
 
 def node_object(node: NodeConfig) -> Object:
