@@ -298,3 +298,9 @@ def now_rfc3339(now: datetime | None = None) -> str:
             _stamp = (second, stamp)
         return _stamp[1]
     return now.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def micro_time(moment: float) -> str:
+    """A ``MicroTime`` (Leases, events.k8s.io) as the API prints it, from Unix seconds:
+    RFC 3339 with six fractional digits (``2026-01-02T03:04:05.123456Z``)."""
+    return datetime.fromtimestamp(moment, UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")

@@ -23,7 +23,7 @@ component but the API server, they only talk to the API.
 from minikube_py.controllers.controller import Controller, controller_key, controller_reference
 from minikube_py.controllers.expectations import Expectation, Expectations
 from minikube_py.controllers.informers import SharedInformers
-from minikube_py.controllers.leader import LeaderElector, micro_time
+from minikube_py.controllers.leader import LeaderElector
 from minikube_py.controllers.manager import ControllerManager
 from minikube_py.controllers.queue import (
     ItemExponentialBackoff,
@@ -48,5 +48,4 @@ __all__ = [
     "WorkQueue",
     "controller_key",
     "controller_reference",
-    "micro_time",
 ]

@@ -24,22 +24,16 @@ again). Today the cluster has one process; this is the seam for several API serv
 from __future__ import annotations
 
 import asyncio
-import datetime
 import socket
 import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from minikube_py.api.meta import micro_time
 from minikube_py.client.events import EventRecorder
 from minikube_py.client.protocol import LEASES, ApiError, Client, Object
 from minikube_py.clock import Clock, SystemClock
 from minikube_py.logs import get_logger
-
-
-def micro_time(moment: float) -> str:
-    """A ``MicroTime`` as the API prints it: ``2026-01-02T03:04:05.123456Z``."""
-    stamp = datetime.datetime.fromtimestamp(moment, datetime.UTC)
-    return stamp.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def default_identity() -> str:

@@ -17,11 +17,11 @@ from __future__ import annotations
 
 import asyncio
 import copy
-import datetime
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from minikube_py.api.meta import micro_time
 from minikube_py.client.protocol import LEASES, NODES, ApiError, Client
 from minikube_py.logs import get_logger
 
@@ -29,12 +29,6 @@ Object = dict[str, Any]
 NAMESPACE = "kube-node-lease"
 DURATION_SECONDS = 40
 _RETRY_FIRST, _RETRY_MAX = 0.2, 7.0
-
-
-def micro_time(moment: float) -> str:
-    """A ``MicroTime`` as the API prints it: RFC 3339 with six fractional digits."""
-    stamp = datetime.datetime.fromtimestamp(moment, datetime.UTC)
-    return stamp.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 class NodeLease:

@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from minikube_py.api.meta import micro_time
 from minikube_py.client import CONFIGMAPS, LEASES, NAMESPACES, PODS, Client, Object
 from minikube_py.controllers import (
     Controller,
@@ -21,7 +22,6 @@ from minikube_py.controllers import (
     LeaderElector,
     SharedInformers,
     controller_key,
-    micro_time,
 )
 from tests.client.helpers import configmap
 from tests.controllers.stepping import SteppingClock, eventually, turns

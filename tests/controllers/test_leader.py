@@ -6,9 +6,10 @@ import asyncio
 import datetime
 from typing import Any
 
+from minikube_py.api.meta import micro_time
 from minikube_py.client import EVENTS, LEASES, Client, Object
 from minikube_py.client.events import EventRecorder
-from minikube_py.controllers import LeaderElector, micro_time
+from minikube_py.controllers import LeaderElector
 from tests.controllers.stepping import SteppingClock, eventually
 
 
