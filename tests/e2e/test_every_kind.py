@@ -105,7 +105,9 @@ BODIES: dict[str, Manifest] = {
             "hostPath": {"path": "/tmp/e2e"},
         }
     },
-    "v1 Pod": lambda n, ns: {"spec": _pod_spec()},
+    # For a scheduler that does not exist: the pod stays Pending and unbound, so no kubelet
+    # writes its status between the test's get and its replace (a 409, rightly).
+    "v1 Pod": lambda n, ns: {"spec": {**_pod_spec(), "schedulerName": "e2e-no-such-scheduler"}},
     "v1 PodTemplate": lambda n, ns: {"template": _template(n)},
     "v1 ReplicationController": lambda n, ns: {
         "spec": {"replicas": 1, "selector": {"app": n}, "template": _template(n)}
