@@ -304,3 +304,20 @@ def micro_time(moment: float) -> str:
     """A ``MicroTime`` (Leases, events.k8s.io) as the API prints it, from Unix seconds:
     RFC 3339 with six fractional digits (``2026-01-02T03:04:05.123456Z``)."""
     return datetime.fromtimestamp(moment, UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def rfc3339(moment: float) -> str:
+    """Unix seconds as Kubernetes writes a ``Time``: whole seconds, UTC
+    (``2024-01-02T03:04:05Z``)."""
+    return datetime.fromtimestamp(int(moment), UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def parse_time(value: Any) -> float | None:
+    """A ``Time`` or ``MicroTime`` as Unix seconds; None for a missing or unreadable one (Go's
+    zero time)."""
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        return datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
+    except ValueError:
+        return None

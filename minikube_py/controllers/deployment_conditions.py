@@ -19,12 +19,11 @@ so every step of progress restarts it. All times here are Unix seconds from an i
 from __future__ import annotations
 
 import copy
-import datetime
 from collections.abc import Iterable
 from typing import Any
 
+from minikube_py.api.meta import parse_time, rfc3339
 from minikube_py.controllers.deployment_rollout import max_unavailable, replicas_of
-from minikube_py.controllers.ranking import parse_time
 
 Object = dict[str, Any]
 PROGRESSING, AVAILABLE, REPLICA_FAILURE = "Progressing", "Available", "ReplicaFailure"
@@ -40,11 +39,6 @@ DEPLOYMENT_RESUMED = "DeploymentResumed"
 MINIMUM_REPLICAS_AVAILABLE = "MinimumReplicasAvailable"
 MINIMUM_REPLICAS_UNAVAILABLE = "MinimumReplicasUnavailable"
 _NO_DEADLINE = 2**31 - 1  # math.MaxInt32: progressDeadlineSeconds meaning "never"
-
-
-def rfc3339(moment: float) -> str:
-    stamp = datetime.datetime.fromtimestamp(int(moment), datetime.UTC)
-    return stamp.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def quoted(name: str) -> str:

@@ -28,6 +28,7 @@ import json
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+from minikube_py.api.meta import parse_time
 from minikube_py.client import DEPLOYMENTS
 from minikube_py.controllers.deployment_rollout import (
     go_atoi,
@@ -37,7 +38,6 @@ from minikube_py.controllers.deployment_rollout import (
     set_replicas_annotations,
 )
 from minikube_py.controllers.podcontrol import ControllerKind, controller_reference
-from minikube_py.controllers.ranking import parse_time
 
 Object = dict[str, Any]
 DEPLOYMENT = ControllerKind(DEPLOYMENTS, "Deployment")

@@ -26,12 +26,13 @@ always pick the very youngest pods.
 
 from __future__ import annotations
 
-import datetime
 import functools
 import math
 import re
 from collections.abc import Iterable, Sequence
 from typing import Any
+
+from minikube_py.api.meta import parse_time
 
 Object = dict[str, Any]
 DELETION_COST_ANNOTATION = "controller.kubernetes.io/pod-deletion-cost"
@@ -39,16 +40,6 @@ DELETION_COST_ANNOTATION = "controller.kubernetes.io/pod-deletion-cost"
 _PHASE_ORDINAL = {"Pending": 0, "Unknown": 1, "Running": 2}
 # An int32 without a plus sign or leading zeros ("-0" and "-007" pass, as upstream).
 _COST = re.compile(r"-[0-9]+|0|[1-9][0-9]*")
-
-
-def parse_time(value: Any) -> float | None:
-    """An RFC 3339 timestamp as Unix seconds; None for a missing one (Go's zero time)."""
-    if not isinstance(value, str) or not value:
-        return None
-    try:
-        return datetime.datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
-    except ValueError:
-        return None
 
 
 def is_active(pod: Object) -> bool:

@@ -19,20 +19,15 @@ nothing new writes nothing.
 from __future__ import annotations
 
 import copy
-import datetime
 from collections.abc import Iterable
 from typing import Any
 
-from minikube_py.controllers.ranking import is_active, is_ready, parse_time
+from minikube_py.api.meta import parse_time, rfc3339
+from minikube_py.controllers.ranking import is_active, is_ready
 
 Object = dict[str, Any]
 REPLICA_FAILURE = "ReplicaFailure"
 _COUNTS = ("replicas", "fullyLabeledReplicas", "readyReplicas", "availableReplicas")
-
-
-def _rfc3339(moment: float) -> str:
-    stamp = datetime.datetime.fromtimestamp(int(moment), datetime.UTC)
-    return stamp.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def is_available(pod: Object, min_ready_seconds: int, now: float) -> bool:
@@ -98,7 +93,7 @@ def replica_set_status(
         condition = {
             "type": REPLICA_FAILURE,
             "status": "True",
-            "lastTransitionTime": _rfc3339(now),
+            "lastTransitionTime": rfc3339(now),
             "reason": reason,
             "message": manage_error,
         }

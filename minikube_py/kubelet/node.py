@@ -27,6 +27,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
+from minikube_py.api.meta import rfc3339
 from minikube_py.client.events import EventRecorder
 from minikube_py.client.protocol import NODES, ApiError, Client
 from minikube_py.config import NodeConfig
@@ -58,10 +59,6 @@ _PRESSURES = (
         ("NodeHasSufficientPID", "NodeHasInsufficientPID"),
     ),
 )
-
-
-def rfc3339(moment: float) -> str:
-    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(moment))
 
 
 def node_labels(node: NodeConfig, profile: str) -> dict[str, str]:

@@ -24,10 +24,9 @@ back-off, ``activeDeadlineSeconds``). A pass, in order:
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import datetime
 from typing import Any
 
+from minikube_py.api.meta import parse_time
 from minikube_py.client.protocol import PODS, ApiError
 from minikube_py.kubelet.context import NodeContext
 from minikube_py.kubelet.records import ContainerRecord
@@ -42,14 +41,6 @@ RETRY = 1.0  # seconds before a pass that failed (an API error) is tried again
 # Status fields a pass may drop; a merge patch must name them to remove them.
 _DROPPABLE = ("reason", "message", "podIP", "podIPs", "initContainerStatuses", "startTime")
 DEADLINE_MESSAGE = "Pod was active on the node longer than the specified deadline"
-
-
-def _parse_time(text: Any) -> float | None:
-    if not isinstance(text, str) or not text:
-        return None
-    with contextlib.suppress(ValueError):
-        return datetime.datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
-    return None
 
 
 def _beyond_status(pod: Object) -> tuple[Any, Any]:
@@ -77,7 +68,7 @@ class PodWorker(SandboxKeeper):
             [ContainerRecord(c, True) for c in spec.get("initContainers") or []],
             [ContainerRecord(c, False) for c in spec.get("containers") or []],
         )
-        self.start_time = _parse_time(status.get("startTime"))
+        self.start_time = parse_time(status.get("startTime"))
         self.override: tuple[str, str, str] | None = None
         self.rejected = rejected is not None
         if rejected is not None:

@@ -52,7 +52,8 @@ class SandboxKeeper(ContainerStarter):
                 directory=self.ctx.directory / "pods" / self.uid,
             )
             self.sandbox = await self.ctx.runtime.create_sandbox(config)
-            self.volumes = await asyncio.to_thread(prepare_volumes, self.pod, config.directory)
+            if spec.get("volumes"):  # no thread hop on the pod-start path when there are none
+                self.volumes = await asyncio.to_thread(prepare_volumes, self.pod, config.directory)
             if wanted := mappings(self.pod):
                 await self.ctx.host_ports.open(self.uid, address, wanted)
                 ports = [f"{self.ctx.node.address}:{m.host_port}" for m in wanted]

@@ -22,24 +22,18 @@ Every function here is pure: the pod worker calls them and writes the result whe
 
 from __future__ import annotations
 
-import datetime
 from collections.abc import Sequence
 from fractions import Fraction
 from typing import Any, Literal
 
 import attrs
 
+from minikube_py.api.meta import rfc3339
 from minikube_py.api.quantities import QuantityError, parse_quantity
 
 Object = dict[str, Any]
 CONTAINER_ID_PREFIX = "minikube-py://"
 OWN_CONDITIONS = ("PodReadyToStartContainers", "Initialized", "Ready", "ContainersReady")
-
-
-def rfc3339(moment: float) -> str:
-    """A ``time.time()`` value as Kubernetes writes times: whole seconds, UTC, ``Z``."""
-    when = datetime.datetime.fromtimestamp(int(moment), datetime.UTC)
-    return when.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 @attrs.frozen

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from minikube_py.api.meta import rfc3339
 from minikube_py.clock import FakeClock
 from minikube_py.controllers.deployment_conditions import (
     AVAILABLE,
@@ -21,7 +22,6 @@ from minikube_py.controllers.deployment_conditions import (
     new_deployment_condition,
     paused_condition,
     progress_check_after,
-    rfc3339,
     rollout_conditions,
     set_deployment_condition,
 )

@@ -3,12 +3,12 @@ ActivePodsWithRanks), rule by rule."""
 
 from __future__ import annotations
 
-import datetime
 import random
 from typing import Any
 
 import pytest
 
+from minikube_py.api.meta import rfc3339
 from minikube_py.controllers.ranking import (
     DELETION_COST_ANNOTATION,
     deletion_cost,
@@ -23,8 +23,7 @@ NOW = 1_800_000_000.0
 
 
 def stamp(seconds_ago: float) -> str:
-    moment = datetime.datetime.fromtimestamp(NOW - seconds_ago, datetime.UTC)
-    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+    return rfc3339(NOW - seconds_ago)
 
 
 def pod(

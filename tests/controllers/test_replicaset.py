@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import datetime
 from collections.abc import AsyncIterator
 from typing import Any
 
+from minikube_py.api.meta import rfc3339
 from minikube_py.client import EVENTS, PODS, REPLICASETS, REPLICATION_CONTROLLERS, Client
 from minikube_py.controllers import ControllerManager, SharedInformers
 from minikube_py.controllers.podcontrol import REPLICA_SET, ControllerKind
@@ -93,10 +93,6 @@ async def wait_status(client: Client, expected: Object, gvr: Any = REPLICASETS) 
 async def events(client: Client, reason: str) -> list[Object]:
     listed = (await client.list(EVENTS, "default"))["items"]
     return [e for e in listed if e["reason"] == reason and e["involvedObject"]["name"] == "web"]
-
-
-def rfc3339(moment: float) -> str:
-    return datetime.datetime.fromtimestamp(moment, datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 async def make_ready(client: Client, name: str, since: float) -> None:
@@ -283,16 +279,30 @@ async def test_a_deleted_pod_is_replaced_under_a_new_name(
         )
 
 
-async def test_a_stale_cache_does_not_create_twice(client: Client, clock: SteppingClock) -> None:
+@contextlib.asynccontextmanager
+async def cached(
+    client: Client, clock: SteppingClock, replicas: int
+) -> AsyncIterator[tuple[ReplicaSetController, SharedInformers]]:
+    """A controller whose caches have seen a new ReplicaSet and then stopped following the
+    API; the test calls ``reconcile`` itself (and may start the informers again)."""
     controller = ReplicaSetController(client, clock=clock)
     informers = SharedInformers(client)
     controller.wire(informers)
-    await client.create(REPLICASETS, "default", replica_set(3))
+    await client.create(REPLICASETS, "default", replica_set(replicas))
     informers.start()
     await informers.wait_synced()
     await eventually(lambda: controller.sets.get(KEY), "the ReplicaSet in the cache")
-    await informers.stop()  # the caches stay as they are: no pods in them, ever
+    await informers.stop()
     try:
+        yield controller, informers
+    finally:
+        await informers.stop()
+        controller.queue.shut_down()
+
+
+async def test_a_stale_cache_does_not_create_twice(client: Client, clock: SteppingClock) -> None:
+    # the caches stay as they are: no pods in them, ever
+    async with cached(client, clock, 3) as (controller, _):
         await controller.reconcile(KEY)
         assert len((await client.list(PODS, "default"))["items"]) == 3
         expectation = controller.expectations.get(KEY)
@@ -302,32 +312,18 @@ async def test_a_stale_cache_does_not_create_twice(client: Client, clock: Steppi
         clock.advance(301)  # upstream's 5 minutes: a stale cache is trusted again
         await controller.reconcile(KEY)
         assert len((await client.list(PODS, "default"))["items"]) == 6
-    finally:
-        await informers.stop()
-        controller.queue.shut_down()
 
 
 async def test_the_informer_catching_up_satisfies_the_expectations(
     client: Client, clock: SteppingClock
 ) -> None:
-    controller = ReplicaSetController(client, clock=clock)
-    informers = SharedInformers(client)
-    controller.wire(informers)
-    await client.create(REPLICASETS, "default", replica_set(2))
-    informers.start()
-    await informers.wait_synced()
-    await eventually(lambda: controller.sets.get(KEY), "the ReplicaSet in the cache")
-    try:
-        await informers.stop()
+    async with cached(client, clock, 2) as (controller, informers):
         await controller.reconcile(KEY)
         assert not controller.expectations.satisfied(KEY)
         informers.start()  # the relist reports the two new pods
         await eventually(lambda: controller.expectations.satisfied(KEY), "both pods seen")
         await controller.reconcile(KEY)
         assert len((await client.list(PODS, "default"))["items"]) == 2
-    finally:
-        await informers.stop()
-        controller.queue.shut_down()
 
 
 async def test_a_replication_controller_runs_through_the_same_class(

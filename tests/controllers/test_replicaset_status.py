@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import datetime
 from typing import Any
 
+from minikube_py.api.meta import rfc3339
 from minikube_py.controllers.replicaset_status import (
     is_available,
     needs_status_update,
@@ -17,8 +17,7 @@ NOW = 1_800_000_000.0
 
 
 def stamp(seconds_ago: float) -> str:
-    moment = datetime.datetime.fromtimestamp(NOW - seconds_ago, datetime.UTC)
-    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+    return rfc3339(NOW - seconds_ago)
 
 
 def replica_set(
