@@ -134,8 +134,10 @@ class PostgresServer:
                 " WHERE datname = %s AND pid <> pg_backend_pid()",
                 (name,),
             )
-            force = " WITH (FORCE)" if conn.info.server_version >= 130000 else ""
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}"{force}')
+            # No WITH (FORCE): it also tries to end autovacuum workers, which a role without
+            # pg_signal_backend may not do (InsufficientPrivilege). A plain DROP signals them
+            # itself and waits up to 5 s for the backends ended above to exit.
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
 
     def database_exists(self, url_or_name: str) -> bool:
         name = make_url(url_or_name).database if "://" in url_or_name else url_or_name
