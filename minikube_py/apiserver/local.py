@@ -11,6 +11,7 @@ filtering (``watching.to_api_event``). Only the request parsing and the sockets 
 
 from __future__ import annotations
 
+import builtins
 import contextlib
 from collections.abc import AsyncGenerator
 from typing import Any
@@ -19,7 +20,7 @@ from multidict import MultiDict
 
 from minikube_py.api import errors
 from minikube_py.api.resources import ResourceType
-from minikube_py.apiserver import decoding, subresources
+from minikube_py.apiserver import decoding, discovery, subresources
 from minikube_py.apiserver.listing import ListOptions
 from minikube_py.apiserver.objects import Object, apply_patch
 from minikube_py.apiserver.storage import Storage
@@ -132,6 +133,8 @@ class LocalBackend:
             return await subresources.update_scale(
                 self.storage, rt, namespace, name, body, dry_run=dry_run
             )
+        if subresource == "finalize":
+            return await subresources.finalize(self.storage, rt, name, body, dry_run=dry_run)
         return await self.storage.update(
             rt, namespace, name, body, subresource=subresource, dry_run=dry_run
         )
@@ -166,6 +169,14 @@ class LocalBackend:
             subresource=subresource,
             dry_run=dry_run,
         )
+
+    async def server_preferred_resources(self) -> builtins.list[Object]:
+        """What ``/api/v1`` and each group's preferred version answer, in that order."""
+        registry = self.storage.registry
+        lists = [discovery.api_resource_list(registry, "", "v1")]
+        for group, versions in registry.groups().items():
+            lists.append(discovery.api_resource_list(registry, group, versions[0]))
+        return [listed for listed in lists if listed is not None]
 
     async def delete(
         self, gvr: GVR, namespace: str | None, name: str, options: Object, *, dry_run: bool

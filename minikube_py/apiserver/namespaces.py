@@ -1,44 +1,37 @@
-"""Namespace lifecycle: no content in a namespace that is missing or being deleted, and
-emptying a deleted namespace until the namespace controller takes that job over.
+"""Namespace lifecycle: no content in a namespace that is missing or being deleted.
 
 Upstream's ``NamespaceLifecycle`` admission refuses to create objects in a namespace that does
 not exist (404) or is ``Terminating`` (403), answering from an informer, not from etcd. Here the
 answer comes from memory kept current by the watch cache, with a store read on a miss.
 
-Deleting a namespace marks it ``Terminating``; something must then delete everything in it
-and finally the namespace itself. Upstream that is the namespace controller in the controller
-manager, and that is where this work moves when the controllers land. Until then the API
-server does it itself, in the background: delete every namespaced object in the namespace,
-wait until those with finalizers are gone too, then remove the namespace.
+Deleting a namespace only marks it: ``deletionTimestamp`` set, phase ``Terminating``. Its
+``spec.finalizers`` (``kubernetes``, put there at creation) keep it until the namespace
+controller of the controller manager has deleted everything in it and removed that finalizer
+through ``namespaces/{name}/finalize``; then the server removes the namespace
+(``holds_content`` is the rule storage asks).
 """
 
 from __future__ import annotations
 
-import asyncio
 from typing import TYPE_CHECKING
 
 from minikube_py.api import errors
-from minikube_py.apiserver.listing import ListOptions
-from minikube_py.apiserver.objects import decode, prefix
-from minikube_py.logs import get_logger
+from minikube_py.api.resources import ResourceType
+from minikube_py.apiserver.objects import Object, decode, prefix
 
 if TYPE_CHECKING:
     from minikube_py.apiserver.storage import Storage
     from minikube_py.apiserver.watchcache import WatchCache
     from minikube_py.store import WatchEvent
 
-_log = get_logger("apiserver")
-_PATIENCE_SECONDS = 120.0
-
 
 class NamespaceLifecycle:
-    """Which namespaces exist and which are terminating; empties deleted ones."""
+    """Which namespaces exist and which are terminating."""
 
     def __init__(self, storage: Storage) -> None:
         self._storage = storage
         self._namespaces = storage.registry.get("", "v1", "namespaces")
         self._states: dict[str, bool] | None = None  # name -> terminating; None: not tracked
-        self._background: set[asyncio.Task[None]] = set()
 
     def track(self, cache: WatchCache) -> None:
         """Keep the namespace states in memory, fed by the watch cache's events."""
@@ -83,41 +76,22 @@ class NamespaceLifecycle:
                 "Forbidden",
                 f"unable to create new content in namespace {namespace} because it is being "
                 "terminated",
+                # the cause by which controllers tell this refusal from others (a StatusCause's
+                # type is serialised as "reason")
+                details={
+                    "causes": [
+                        {
+                            "reason": "NamespaceTerminating",
+                            "message": f"namespace {namespace} is being terminated",
+                            "field": "metadata.namespace",
+                        }
+                    ]
+                },
             )
 
-    def empty_in_background(self, name: str) -> None:
-        task = asyncio.create_task(empty_namespace(self._storage, name))
-        self._background.add(task)
-        task.add_done_callback(self._background.discard)
 
-
-async def empty_namespace(storage: Storage, name: str) -> None:
-    namespaces = storage.registry.get("", "v1", "namespaces")
-    assert namespaces is not None
-    delay, waited = 0.05, 0.0
-    while waited < _PATIENCE_SECONDS:
-        remaining = 0
-        for rt in storage.registry:
-            if not rt.namespaced or "delete" not in rt.verbs or "list" not in rt.verbs:
-                continue
-            for item in (await storage.list(rt, name, ListOptions()))["items"]:
-                remaining += 1
-                if item["metadata"].get("deletionTimestamp"):
-                    continue  # its finalizers are running
-                try:
-                    await storage.delete(rt, name, item["metadata"]["name"])
-                except errors.ApiError as error:
-                    if error.code not in (404, 409):
-                        raise
-        if remaining == 0:
-            break
-        await asyncio.sleep(delay)  # objects with finalizers: give their owners time
-        waited += delay
-        delay = min(delay * 2, 2.0)
-    try:
-        current = await storage.get(namespaces, None, name)
-        await storage.finalize(namespaces, current)
-        _log.info("namespace deleted", key=name)
-    except errors.ApiError as error:
-        if error.code != 404:
-            _log.warning("namespace deletion failed", key=name, error=error.message)
+def holds_content(rt: ResourceType, obj: Object) -> bool:
+    """Whether ``obj`` is a namespace whose ``spec.finalizers`` still hold it back: such a
+    namespace is not removed when its last ``metadata.finalizers`` go (upstream's
+    ``ShouldDeleteNamespaceDuringUpdate``), nor by a second delete."""
+    return rt.kind == "Namespace" and bool((obj.get("spec") or {}).get("finalizers"))

@@ -6,6 +6,9 @@
   ``spec.replicas`` is the workload's and whose ``status.selector`` is its selector as a string;
 - ``binding`` — the scheduler's "put this pod on that node": sets ``spec.nodeName`` once;
 - ``eviction`` — ``kubectl drain``'s polite delete (disruption budgets are checked later);
+- ``finalize`` — a namespace's ``spec.finalizers``, written (PUT only) by whoever emptied it;
+  the namespace controller removes ``kubernetes`` there and the server then removes the
+  namespace if it is being deleted;
 - ``log``, ``exec``, ``attach``, ``portforward``, ``proxy`` — answered by a pod's kubelet; until
   a pod has a node there is nobody to answer, and upstream says so in these words.
 """
@@ -29,7 +32,7 @@ from minikube_py.apiserver.storage import Storage
 from minikube_py.apiserver.tokens import token_request_response
 
 _KUBELET = {"log", "exec", "attach", "portforward", "proxy"}
-SPECIAL = {"scale", "binding", "eviction", "token"} | _KUBELET
+SPECIAL = {"scale", "binding", "eviction", "token", "finalize"} | _KUBELET
 _SUCCESS = {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success"}
 
 
@@ -169,6 +172,32 @@ async def evict(
     return _SUCCESS | {"code": 201}
 
 
+async def finalize(
+    storage: Storage, rt: ResourceType, name: str, namespace: Any, *, dry_run: bool
+) -> Object:
+    """namespaces/finalize: as upstream's finalize strategy, only ``spec.finalizers`` is taken
+    from the body (a ``resourceVersion`` in it is a precondition); the rest stays as stored."""
+    if not isinstance(namespace, dict):
+        raise errors.bad_request(f"the body of the request was not a {rt.kind} object")
+    body_name = (namespace.get("metadata") or {}).get("name")
+    if body_name != name:
+        raise errors.bad_request(
+            f"the name of the object ({body_name}) does not match the name on the URL ({name})"
+        )
+    finalizers = (namespace.get("spec") or {}).get("finalizers")
+    version = (namespace.get("metadata") or {}).get("resourceVersion")
+
+    def change(old: Object) -> Object:
+        new = copy.deepcopy(old)
+        # an empty list, not none: defaulting would put ``kubernetes`` back in an absent one
+        new.setdefault("spec", {})["finalizers"] = list(finalizers or [])
+        if version:
+            new["metadata"]["resourceVersion"] = version
+        return new
+
+    return await storage.patch(rt, None, name, change, subresource="finalize", dry_run=dry_run)
+
+
 async def create_token(
     storage: Storage, rt: ResourceType, ns: str | None, name: str, request_body: Any
 ) -> Object:
@@ -234,6 +263,9 @@ async def handle(storage: Storage, request: web.Request, target: Target) -> tupl
     if sub == "token" and method == "POST":
         body = await decoding.read_body(request)
         return await create_token(storage, rt, ns, name, body), 201
+    if sub == "finalize" and method == "PUT":
+        body = await decoding.read_body(request)
+        return await finalize(storage, rt, name, body, dry_run=dry_run), 200
     if sub == "eviction" and method == "POST":
         eviction = await decoding.read_body(request)
         return await evict(storage, rt, ns, name, eviction, dry_run=dry_run), 201

@@ -13,6 +13,7 @@ an ``ERROR`` into an exception is the client's job, as it is for the HTTP client
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import AsyncGenerator
 from typing import Any, Protocol
 
@@ -91,4 +92,8 @@ class Backend(Protocol):
         self, gvr: GVR, namespace: str | None, name: str, options: Object, *, dry_run: bool
     ) -> Object:
         """``options`` is a ``DeleteOptions`` body."""
+        ...
+
+    async def server_preferred_resources(self) -> builtins.list[Object]:
+        """The ``APIResourceList`` of each group's preferred version, as discovery serves it."""
         ...

@@ -14,6 +14,7 @@ server stores (1.5 MiB).
 
 from __future__ import annotations
 
+import builtins
 import json
 import ssl
 from collections.abc import AsyncGenerator
@@ -26,6 +27,7 @@ from minikube_py.api.errors import ApiError
 from minikube_py.client.kubeconfig import load_kubeconfig
 from minikube_py.client.protocol import (
     GVR,
+    NAMESPACES,
     PATCH_CONTENT_TYPES,
     Object,
     PatchType,
@@ -282,6 +284,20 @@ class HttpClient:
         if dry_run:
             options["dryRun"] = ["All"]
         return await self._request("DELETE", gvr.path(namespace, name), body=options)
+
+    async def finalize_namespace(self, namespace: Object) -> Object:
+        path = NAMESPACES.path(None, name_of(namespace), "finalize")
+        return await self._request("PUT", path, body=namespace)
+
+    async def server_preferred_resources(self) -> builtins.list[Object]:
+        """``/api/v1``, then each group's preferred version named by ``/apis``."""
+        versions = (await self._request("GET", "/api")).get("versions") or []
+        lists = [await self._request("GET", f"/api/{version}") for version in versions[:1]]
+        for group in (await self._request("GET", "/apis")).get("groups") or []:
+            preferred = (group.get("preferredVersion") or {}).get("groupVersion")
+            if preferred:
+                lists.append(await self._request("GET", f"/apis/{preferred}"))
+        return lists
 
     async def close(self) -> None:
         if self._session is not None:

@@ -15,6 +15,7 @@ dicts decoded from the store, owned by the caller.
 
 from __future__ import annotations
 
+import builtins
 import contextlib
 import json
 from collections.abc import AsyncGenerator
@@ -23,6 +24,7 @@ from typing import Any
 from minikube_py.client.backend import Backend
 from minikube_py.client.protocol import (
     GVR,
+    NAMESPACES,
     PATCH_CONTENT_TYPES,
     Object,
     PatchType,
@@ -154,6 +156,19 @@ class InProcessClient:
     ) -> Object:
         options = delete_options(propagation_policy, grace_period_seconds, preconditions)
         return await self._backend.delete(gvr, namespace, name, options, dry_run=dry_run)
+
+    async def finalize_namespace(self, namespace: Object) -> Object:
+        return await self._backend.update(
+            NAMESPACES,
+            None,
+            name_of(namespace),
+            _wire_copy(namespace),
+            subresource="finalize",
+            dry_run=False,
+        )
+
+    async def server_preferred_resources(self) -> builtins.list[Object]:
+        return await self._backend.server_preferred_resources()
 
     async def close(self) -> None:
         """Nothing to release: the backend belongs to the API server."""

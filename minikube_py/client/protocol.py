@@ -24,6 +24,7 @@ should close it (``async with contextlib.aclosing(client.watch(...))``).
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import AsyncGenerator
 from typing import Any, Literal, Protocol
 
@@ -225,6 +226,18 @@ class Client(Protocol):
         dry_run: bool = False,
     ) -> Object:
         """The deleted object, or the object marked for deletion if finalizers must run."""
+        ...
+
+    async def finalize_namespace(self, namespace: Object) -> Object:
+        """PUT ``namespace`` to its ``finalize`` subresource, as client-go's
+        ``Namespaces().Finalize``: only its ``spec.finalizers`` change, and a namespace being
+        deleted whose finalizers are all gone is removed by the server."""
+        ...
+
+    async def server_preferred_resources(self) -> builtins.list[Object]:
+        """Discovery: one ``APIResourceList`` per served API group, at the group's preferred
+        version (client-go's ``ServerPreferredResources``). Subresources are listed too, named
+        ``resource/subresource``, as the server lists them."""
         ...
 
     async def close(self) -> None: ...
