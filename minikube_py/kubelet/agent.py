@@ -49,7 +49,10 @@ class NodeAgent:
         profile: str,
         directory: Path,
         timings: AgentTimings | None = None,
+        api_endpoint: tuple[str, int] | None = None,
     ) -> None:
+        """``api_endpoint``: the API server's (host, port), which pods get as
+        ``KUBERNETES_SERVICE_HOST`` / ``KUBERNETES_SERVICE_PORT``."""
         timings = timings or AgentTimings()
         self.node = node
         self.runtime = runtime
@@ -68,6 +71,7 @@ class NodeAgent:
             directory=directory,
             backoff_initial=timings.crash_backoff,
             backoff_max=timings.crash_backoff_max,
+            api_endpoint=api_endpoint,
         )
         self.streams = KubeletStreams(runtime, self.kubelet.pod)
 

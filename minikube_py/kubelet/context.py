@@ -28,6 +28,7 @@ from minikube_py.kubelet.backoff import Backoff
 from minikube_py.kubelet.environment import EnvSource
 from minikube_py.kubelet.hostports import HostPorts
 from minikube_py.kubelet.ipam import PodAddresses
+from minikube_py.kubelet.volumes import PodVolumes
 from minikube_py.runtime.protocol import ContainerRuntime
 
 Object = dict[str, Any]
@@ -70,3 +71,10 @@ class NodeContext:
     host_ports: HostPorts
     prober_factory: ProberFactory | None = None
     present_images: dict[str, str] = attrs.field(factory=dict)  # image → id, pulled here
+    # Where pods reach the API server (host, port): KUBERNETES_SERVICE_HOST / _PORT.
+    api_endpoint: tuple[str, int] | None = None
+    volumes: PodVolumes = attrs.field(
+        default=attrs.Factory(
+            lambda ctx: PodVolumes(ctx.client, ctx.clock, ctx.allocatable), takes_self=True
+        )
+    )

@@ -13,6 +13,11 @@ The kubelet builds each container's environment from the pod spec, in order:
   issue provides a real one; until then every such reference is a ``ConfigError``, which the
   kubelet reports as ``CreateContainerConfigError``).
 
+Service discovery variables come last and never override the container's own: for now only
+the ``kubernetes`` Service's (``kubernetes_service_env``), which every pod gets so that a
+client library in it finds the API server (``KUBERNETES_SERVICE_HOST`` / ``_PORT``); a value
+may refer to them as ``$(KUBERNETES_SERVICE_HOST)``.
+
 ``command`` and ``args`` are then expanded with the finished environment. Everything here is a
 pure function of the pod and the values handed in, so it is tested without any cluster.
 """
@@ -20,6 +25,7 @@ pure function of the pod and the values handed in, so it is tested without any c
 from __future__ import annotations
 
 import math
+from collections import ChainMap
 from collections.abc import Mapping
 from typing import Any, Protocol
 
@@ -149,16 +155,19 @@ async def environment(
     host_ip: str,
     allocatable: Mapping[str, str],
     source: EnvSource,
+    services: Mapping[str, str] | None = None,
 ) -> dict[str, str]:
-    """The container's environment variables, in the order upstream builds them."""
+    """The container's environment variables, in the order upstream builds them;
+    ``services``: the service discovery variables (``kubernetes_service_env``)."""
     namespace = (pod.get("metadata") or {}).get("namespace", "default")
+    services = services or {}
     result: dict[str, str] = {}
     for item in container.get("envFrom") or []:
         result.update(await _env_from(namespace, item, source))
     for var in container.get("env") or []:
         name = var["name"]
         if "valueFrom" not in var or var.get("value"):
-            result[name] = expand(str(var.get("value") or ""), result)
+            result[name] = expand(str(var.get("value") or ""), ChainMap(result, dict(services)))
             continue
         value_from = var["valueFrom"] or {}
         if "fieldRef" in value_from:
@@ -171,7 +180,28 @@ async def environment(
             value = await _key_ref(namespace, value_from, source)
             if value is not None:
                 result[name] = value
+    for name, value in services.items():
+        result.setdefault(name, value)  # the container's own definitions win
     return result
+
+
+def kubernetes_service_env(host: str, port: int, service_port: int = 443) -> dict[str, str]:
+    """The ``kubernetes`` Service's discovery variables, as the docker-links style upstream
+    gives every pod. Upstream's values are the Service's ClusterIP and port (443); with no
+    service proxy yet they hold the API server's own address and port instead, and only the
+    names keep the Service's port (issue 7 switches the values to the ClusterIP)."""
+    url = f"tcp://{host}:{port}"
+    prefix = f"KUBERNETES_PORT_{service_port}_TCP"
+    return {
+        "KUBERNETES_SERVICE_HOST": host,
+        "KUBERNETES_SERVICE_PORT": str(port),
+        "KUBERNETES_SERVICE_PORT_HTTPS": str(port),  # the Service's port is named "https"
+        "KUBERNETES_PORT": url,
+        prefix: url,
+        f"{prefix}_PROTO": "tcp",
+        f"{prefix}_PORT": str(port),
+        f"{prefix}_ADDR": host,
+    }
 
 
 async def _env_from(namespace: str, item: Object, source: EnvSource) -> dict[str, str]:

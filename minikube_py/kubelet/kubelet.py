@@ -60,6 +60,7 @@ class Kubelet:
         sync_period: float = 60.0,
         env_source: EnvSource | None = None,
         allocatable: dict[str, str] | None = None,
+        api_endpoint: tuple[str, int] | None = None,
     ) -> None:
         self.client = client
         self.node = node
@@ -84,6 +85,7 @@ class Kubelet:
             env_source=env_source or NoEnvSource(),
             host_ports=HostPorts(node.address),
             prober_factory=prober_factory,
+            api_endpoint=api_endpoint,
         )
         self.informer = Informer(client, PODS, field_selector=f"spec.nodeName={node.name}")
         self.informer.on_add(self._seen)

@@ -17,13 +17,12 @@ reads — until it is deleted, as upstream keeps exited containers until then
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 
 from minikube_py.kubelet.hostports import HostPortError, mappings
 from minikube_py.kubelet.ipam import AddressesExhausted
+from minikube_py.kubelet.projected import VolumeError
 from minikube_py.kubelet.starting import ContainerStarter
-from minikube_py.kubelet.volumes import prepare_volumes
 from minikube_py.logs import get_logger
 from minikube_py.runtime.protocol import ContainerError, SandboxConfig
 
@@ -53,17 +52,21 @@ class SandboxKeeper(ContainerStarter):
             )
             self.sandbox = await self.ctx.runtime.create_sandbox(config)
             if spec.get("volumes"):  # no thread hop on the pod-start path when there are none
-                self.volumes = await asyncio.to_thread(prepare_volumes, self.pod, config.directory)
+                self.volumes = await self.ctx.volumes.prepare(self.pod, config.directory)
             if wanted := mappings(self.pod):
                 await self.ctx.host_ports.open(self.uid, address, wanted)
                 ports = [f"{self.ctx.node.address}:{m.host_port}" for m in wanted]
                 _log.info("host ports open", pod=self.key, ports=ports)
-        except (AddressesExhausted, ContainerError, HostPortError, OSError) as error:
+        except (AddressesExhausted, ContainerError, HostPortError, OSError, VolumeError) as error:
             if self.sandbox is not None:
                 with contextlib.suppress(ContainerError):
                     await self.ctx.runtime.remove_sandbox(self.sandbox)
                 self.sandbox = None
             self.ctx.addresses.release(self.uid)
+            self.ctx.volumes.release(self.uid)
+            if isinstance(error, VolumeError):  # upstream's volume manager reports these
+                await self.event("FailedMount", str(error), warning=True)
+                return False
             message = f"Failed to create pod sandbox: {error}"
             await self.event("FailedCreatePodSandBox", message, warning=True)
             return False
@@ -88,3 +91,4 @@ class SandboxKeeper(ContainerStarter):
                 await self.ctx.runtime.remove_sandbox(self.ended_sandbox)
             self.ended_sandbox = None
         self.ctx.addresses.release(self.uid)
+        self.ctx.volumes.release(self.uid)

@@ -26,7 +26,12 @@ from typing import Any
 from minikube_py.api.quantities import QuantityError, value
 from minikube_py.kubelet.backoff import go_duration
 from minikube_py.kubelet.context import NodeContext
-from minikube_py.kubelet.environment import ConfigError, environment, expand_command
+from minikube_py.kubelet.environment import (
+    ConfigError,
+    environment,
+    expand_command,
+    kubernetes_service_env,
+)
 from minikube_py.kubelet.hooks import run_hook
 from minikube_py.kubelet.portconflicts import explain_exit
 from minikube_py.kubelet.pulling import image_key, pull_image
@@ -235,6 +240,7 @@ class ContainerStarter:
 
     async def _config(self, record: ContainerRecord) -> ContainerConfig:
         spec = record.spec
+        endpoint = self.ctx.api_endpoint  # issue 7: the kubernetes Service's ClusterIP instead
         env = await environment(
             self.pod,
             spec,
@@ -242,6 +248,7 @@ class ContainerStarter:
             host_ip=self.ctx.node.address,
             allocatable=self.ctx.allocatable,
             source=self.ctx.env_source,
+            services=kubernetes_service_env(*endpoint) if endpoint else None,
         )
         command, args = expand_command(spec, env)
         limit = ((spec.get("resources") or {}).get("limits") or {}).get("memory")

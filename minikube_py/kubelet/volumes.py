@@ -1,4 +1,4 @@
-"""Pod volumes and the mounts each container gets: ``emptyDir`` so far.
+"""Pod volumes and the mounts each container gets: ``emptyDir`` and ``projected`` so far.
 
 A pod lists its ``volumes``; each container lists the ones it wants in ``volumeMounts``, with
 the path it sees them at. The kubelet prepares every volume once per pod, before the first
@@ -11,7 +11,11 @@ sandbox is removed::
     <pod dir>/volumes/kubernetes.io~empty-dir/<volume name>/
 
 ``medium: Memory`` is a directory on disk as well (a tmpfs mount needs root), and
-``sizeLimit`` is not enforced yet. The other volume kinds (configMap, secret, hostPath,
+``sizeLimit`` is not enforced yet. A ``projected`` volume (``projected.py``) is files made
+from API objects — the service-account volume every pod gets is one — at
+``<pod dir>/volumes/kubernetes.io~projected/<volume name>/``; since it reads the API and its
+token expires, ``PodVolumes`` (one per kubelet) prepares it and keeps rewriting it while the
+pod runs, whenever a token is due. The other volume kinds (configMap, secret, hostPath,
 persistentVolumeClaim …) come with the configuration and storage work: until then a mount of
 one of them is left out, and the container runs without it.
 
@@ -22,14 +26,88 @@ in a ``sh -c`` script — are placed under the container's root (``runtime/comma
 
 from __future__ import annotations
 
+import asyncio
 import os
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from minikube_py.client.protocol import Client
+from minikube_py.clock import Clock
+from minikube_py.kubelet.projected import VolumeError, payload, write_atomically
+from minikube_py.kubelet.tokens import TokenManager
+from minikube_py.logs import get_logger
 from minikube_py.runtime.protocol import Mount
 
 Object = dict[str, Any]
 EMPTY_DIR = "kubernetes.io~empty-dir"
+PROJECTED = "kubernetes.io~projected"
+RETRY = 10.0  # seconds before a refresh that failed is tried again
+_log = get_logger("kubelet")
+
+
+class PodVolumes:
+    """The kubelet's volume manager: prepares a pod's volumes before its containers start and
+    keeps its projected ones current (tokens renewed when due) until ``release``."""
+
+    def __init__(self, client: Client, clock: Clock, allocatable: Mapping[str, str]) -> None:
+        self.client = client
+        self.clock = clock
+        self.allocatable = allocatable
+        self.tokens = TokenManager(client, clock)
+        self._refreshers: dict[str, asyncio.Task[None]] = {}  # by pod uid
+
+    async def prepare(self, pod: Object, pod_directory: Path) -> dict[str, Path]:
+        """Every volume of ``pod`` this kubelet provides: name → host directory. Raises
+        ``VolumeError`` (upstream's ``FailedMount``) when one cannot be set up now."""
+        prepared = await asyncio.to_thread(prepare_volumes, pod, pod_directory)
+        prepared.update(await self._project(pod, pod_directory))
+        uid = str(pod["metadata"].get("uid", ""))
+        if self.tokens.refresh_at(uid) is not None and uid not in self._refreshers:
+            self._refreshers[uid] = asyncio.ensure_future(self._keep_fresh(pod, pod_directory))
+        return prepared
+
+    def release(self, pod_uid: str) -> None:
+        """The pod's sandbox is gone: stop refreshing, forget its tokens."""
+        refresher = self._refreshers.pop(pod_uid, None)
+        if refresher is not None:
+            refresher.cancel()
+        self.tokens.forget(pod_uid)
+
+    async def _project(self, pod: Object, pod_directory: Path) -> dict[str, Path]:
+        written = {}
+        for volume in (pod.get("spec") or {}).get("volumes") or []:
+            name = volume.get("name")
+            if isinstance(name, str) and isinstance(volume.get("projected"), dict):
+                try:
+                    files = await payload(
+                        volume,
+                        pod,
+                        client=self.client,
+                        tokens=self.tokens,
+                        allocatable=self.allocatable,
+                    )
+                except VolumeError as error:
+                    raise VolumeError(
+                        f'MountVolume.SetUp failed for volume "{name}" : {error}'
+                    ) from None
+                directory = pod_directory / "volumes" / PROJECTED / name
+                await asyncio.to_thread(write_atomically, directory, files)
+                written[name] = directory
+        return written
+
+    async def _keep_fresh(self, pod: Object, pod_directory: Path) -> None:
+        """Rewrite the projected volumes each time one of the pod's tokens is due."""
+        uid = str(pod["metadata"].get("uid", ""))
+        key = f"{pod['metadata'].get('namespace')}/{pod['metadata'].get('name')}"
+        while (due := self.tokens.refresh_at(uid)) is not None:
+            await self.clock.sleep_until(due)
+            try:
+                await self._project(pod, pod_directory)
+                _log.info("projected volumes refreshed", pod=key)
+            except (VolumeError, OSError) as error:
+                _log.warning("projected volume refresh failed", pod=key, error=str(error))
+                await self.clock.sleep(RETRY)
 
 
 def prepare_volumes(pod: Object, pod_directory: Path) -> dict[str, Path]:

@@ -27,6 +27,7 @@ from minikube_py.apiserver.server import ApiServer
 from minikube_py.client.protocol import PODS
 from minikube_py.runtime.protocol import ContainerError, LogOptions
 from minikube_py.store import open_store
+from tests.clusters import seed_service_accounts
 
 
 class FakeSession:
@@ -186,6 +187,7 @@ async def serving(directory: Path, streams: FakeNodeStreams) -> AsyncIterator[Se
         pki = ensure_pki(directory, addresses=["127.0.0.1"])
         server = ApiServer(store, pki, host="127.0.0.1", port=0, node_streams={"minikube": streams})
         await server.start()
+        await seed_service_accounts(server.storage)  # what the controllers would have made
         try:
             kubeconfig = write_kubeconfig(
                 profile="streams", server=server.url, pki=pki, path=directory / "kubeconfig"

@@ -139,11 +139,6 @@ def test_downward_api_fields_in_the_environment(kubectl: Kubectl, dapi_envars: l
     assert dapi_envars[first + 3].startswith("127.244.0.")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the ServiceAccount admission does not set spec.serviceAccountName yet (issue 6), "
-    "so MY_POD_SERVICE_ACCOUNT (fieldRef spec.serviceAccountName) is empty, not 'default'",
-)
 def test_downward_api_service_account_name(kubectl: Kubectl, dapi_envars: list[str]) -> None:
     first = dapi_envars.index("minikube")
     assert dapi_envars[first + 4] == "default"

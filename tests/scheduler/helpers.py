@@ -13,6 +13,7 @@ from minikube_py.apiserver.server import ApiServer
 from minikube_py.client import Client
 from minikube_py.scheduler.framework import NodeInfo
 from minikube_py.store import open_store
+from tests.clusters import seed_service_accounts
 
 
 @contextlib.asynccontextmanager
@@ -22,6 +23,7 @@ async def api_only(directory: Path) -> AsyncIterator[Client]:
     try:
         server = ApiServer(store, ensure_pki(directory, addresses=["127.0.0.1"]), port=0)
         await server.start()
+        await seed_service_accounts(server.storage)  # what the controllers would have made
         client = server.client()
         try:
             yield client
