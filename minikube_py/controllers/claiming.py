@@ -17,6 +17,9 @@ two views (upstream's ``ControllerRefManager.ClaimPods``):
 Both patches are strategic merge patches that name the pod's ``uid``: the uid cannot change,
 so if the pod was deleted and re-made under the same name meanwhile, the patch is refused
 instead of claiming (or releasing) the wrong pod.
+
+A Deployment claims its ReplicaSets by the very same rules (upstream's ``ClaimReplicaSets``):
+``claim_replica_sets``; both are ``claim_objects`` for a kind of dependent.
 """
 
 from __future__ import annotations
@@ -27,7 +30,7 @@ from typing import Any
 
 from minikube_py.api.meta import parse_time
 from minikube_py.api.selectors import LabelSelector
-from minikube_py.client.protocol import PODS, ApiError, Client
+from minikube_py.client.protocol import GVR, PODS, REPLICASETS, ApiError, Client
 from minikube_py.controllers.podcontrol import REPLICA_SET, ControllerKind, controller_reference
 from minikube_py.logs import get_logger
 
@@ -73,6 +76,38 @@ async def claim_pods(
     """The pods ``owner`` controls after adopting and releasing as above (adopted pods as the
     patch returned them). Raises ``ClaimError`` if a patch failed, ``ValueError`` for a
     selector that does not parse."""
+    return await claim_objects(
+        client, owner, pods, controller_kind=controller_kind, dependent=ControllerKind(PODS, "Pod")
+    )
+
+
+async def claim_replica_sets(
+    client: Client,
+    owner: Object,
+    replica_sets: Sequence[Object],
+    *,
+    controller_kind: ControllerKind,
+) -> list[Object]:
+    """The ReplicaSets a Deployment (``controller_kind``) controls, claimed as pods are."""
+    return await claim_objects(
+        client,
+        owner,
+        replica_sets,
+        controller_kind=controller_kind,
+        dependent=ControllerKind(REPLICASETS, "ReplicaSet"),
+    )
+
+
+async def claim_objects(
+    client: Client,
+    owner: Object,
+    objects: Sequence[Object],
+    *,
+    controller_kind: ControllerKind,
+    dependent: ControllerKind,
+) -> list[Object]:
+    """The ``objects`` (of kind ``dependent``) that ``owner`` controls after adopting and
+    releasing as above."""
     meta = owner.get("metadata") or {}
     namespace, name, uid = meta.get("namespace") or "", meta.get("name") or "", meta.get("uid")
     selector = LabelSelector.from_object((owner.get("spec") or {}).get("selector"))
@@ -86,30 +121,30 @@ async def claim_pods(
 
     claimed: list[Object] = []
     errors: list[Exception] = []
-    for pod in pods:
-        pod_meta = pod.get("metadata") or {}
-        matches = selector.matches(pod_meta.get("labels"))
-        reference = controller_of(pod)
+    for item in objects:
+        item_meta = item.get("metadata") or {}
+        matches = selector.matches(item_meta.get("labels"))
+        reference = controller_of(item)
         try:
             if reference is not None:
                 if reference.get("uid") != uid:
                     continue  # someone else's
                 if matches:
-                    claimed.append(pod)
+                    claimed.append(item)
                 elif not owner_deleting:
-                    await _release(client, pod, uid, owner)
+                    await _release(client, dependent.gvr, item, uid, owner)
                 continue
-            if owner_deleting or not matches or pod_meta.get("deletionTimestamp"):
+            if owner_deleting or not matches or item_meta.get("deletionTimestamp"):
                 continue
-            if namespace and pod_meta.get("namespace", namespace) != namespace:
+            if namespace and item_meta.get("namespace", namespace) != namespace:
                 continue
             refused = await can_adopt()
             if refused is not None:
+                where = f"{item_meta.get('namespace')}/{item_meta.get('name')}"
                 raise RuntimeError(
-                    f"can't adopt Pod {pod_meta.get('namespace')}/{pod_meta.get('name')} "
-                    f"({pod_meta.get('uid')}): {refused}"
+                    f"can't adopt {dependent.kind} {where} ({item_meta.get('uid')}): {refused}"
                 )
-            adopted = await _adopt(client, pod, owner, controller_kind)
+            adopted = await _adopt(client, dependent.gvr, item, owner, controller_kind)
             if adopted is not None:
                 claimed.append(adopted)
         except Exception as error:
@@ -139,7 +174,9 @@ async def _recheck(
     return None
 
 
-async def _adopt(client: Client, pod: Object, owner: Object, kind: ControllerKind) -> Object | None:
+async def _adopt(
+    client: Client, gvr: GVR, pod: Object, owner: Object, kind: ControllerKind
+) -> Object | None:
     meta = pod.get("metadata") or {}
     patch = {
         "metadata": {
@@ -149,17 +186,17 @@ async def _adopt(client: Client, pod: Object, owner: Object, kind: ControllerKin
     }
     try:
         adopted = await client.patch(
-            PODS, meta.get("namespace"), meta.get("name", ""), patch, patch_type="strategic"
+            gvr, meta.get("namespace"), meta.get("name", ""), patch, patch_type="strategic"
         )
     except ApiError as error:
         if error.code == 404:
             return None  # gone meanwhile: nothing to adopt
         raise
-    _log.info("adopted pod", key=_key(owner), pod=_key(pod))
+    _log.info(f"adopted {gvr.resource[:-1]}", key=_key(owner), dependent=_key(pod))
     return adopted
 
 
-async def _release(client: Client, pod: Object, owner_uid: Any, owner: Object) -> None:
+async def _release(client: Client, gvr: GVR, pod: Object, owner_uid: Any, owner: Object) -> None:
     meta = pod.get("metadata") or {}
     patch = {
         "metadata": {
@@ -169,14 +206,14 @@ async def _release(client: Client, pod: Object, owner_uid: Any, owner: Object) -
     }
     try:
         await client.patch(
-            PODS, meta.get("namespace"), meta.get("name", ""), patch, patch_type="strategic"
+            gvr, meta.get("namespace"), meta.get("name", ""), patch, patch_type="strategic"
         )
     except ApiError as error:
         # 404: the pod is gone; 422: it has no such reference or is another pod by now.
         if error.code in (404, 422):
             return
         raise
-    _log.info("released pod", key=_key(owner), pod=_key(pod))
+    _log.info(f"released {gvr.resource[:-1]}", key=_key(owner), dependent=_key(pod))
 
 
 def _key(obj: Object) -> str:

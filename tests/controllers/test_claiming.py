@@ -10,8 +10,14 @@ from typing import Any
 
 import pytest
 
-from minikube_py.client import CONFIGMAPS, PODS, REPLICASETS, Client
-from minikube_py.controllers.claiming import ClaimError, claim_pods, controller_of
+from minikube_py.client import CONFIGMAPS, DEPLOYMENTS, PODS, REPLICASETS, Client
+from minikube_py.controllers.claiming import (
+    ClaimError,
+    claim_pods,
+    claim_replica_sets,
+    controller_of,
+)
+from minikube_py.controllers.podcontrol import ControllerKind
 
 Object = dict[str, Any]
 
@@ -220,3 +226,42 @@ async def test_a_selector_that_matches_nothing_claims_nothing(client: Client) ->
     rs["spec"]["selector"] = None
     orphan = await make_pod(client, "orphan", {"app": "web"})
     assert await claim_pods(client, rs, [orphan]) == []
+
+
+async def test_a_deployment_claims_replica_sets_by_their_labels(client: Client) -> None:
+    template = {
+        "metadata": {"labels": {"app": "web"}},
+        "spec": {"containers": [{"name": "web", "image": "nginx:1.27"}]},
+    }
+    owner = await client.create(
+        DEPLOYMENTS,
+        "default",
+        {
+            "apiVersion": "apps/v1",
+            "kind": "Deployment",
+            "metadata": {"name": "web"},
+            "spec": {"selector": {"matchLabels": {"app": "web"}}, "template": template},
+        },
+    )
+    ours = reference(owner, kind="Deployment")
+
+    async def replica_set(name: str, labels: dict[str, str], owners: list[Object]) -> Object:
+        meta: Object = {"name": name, "labels": labels, "ownerReferences": owners}
+        selector = {"matchLabels": labels}
+        spec = {"selector": selector, "template": {**template, "metadata": {"labels": labels}}}
+        body = {"apiVersion": "apps/v1", "kind": "ReplicaSet", "metadata": meta, "spec": spec}
+        return await client.create(REPLICASETS, "default", body)
+
+    candidates = [
+        await replica_set("orphan", {"app": "web", "v": "1"}, []),
+        await replica_set("stray", {"app": "db"}, [ours]),
+        await replica_set("kept", {"app": "web", "v": "2"}, [ours]),
+    ]
+    claimed = await claim_replica_sets(
+        client, owner, candidates, controller_kind=ControllerKind(DEPLOYMENTS, "Deployment")
+    )
+    assert [rs["metadata"]["name"] for rs in claimed] == ["orphan", "kept"]
+    adopted = await client.get(REPLICASETS, "default", "orphan")
+    assert adopted["metadata"]["ownerReferences"] == [ours]
+    released = await client.get(REPLICASETS, "default", "stray")
+    assert not released["metadata"].get("ownerReferences")
