@@ -2,8 +2,8 @@
 
 A cluster is a state directory (its store, certificates, images, pods, logs), a store, and
 components that run until the cluster stops: the API server first, then the scheduler and one
-node agent (kubelet) per node, each an API client of the server in this process; the
-controllers and the service proxy join as their issues land. ``running_cluster`` starts them
+node agent (kubelet) per node, then the controller manager, each an API client of the server
+in this process; the service proxy joins when its issue lands. ``running_cluster`` starts them
 and stops them in reverse order; the CLI's ``serve`` / ``start`` and the embedded ``Cluster``
 all go through it, so they cannot differ.
 """
@@ -21,11 +21,13 @@ from typing import Literal
 import attrs
 
 from minikube_py.apiserver.kubeconfig import write_kubeconfig
-from minikube_py.apiserver.pki import ensure_pki
+from minikube_py.apiserver.pki import Pki, ensure_pki
 from minikube_py.apiserver.server import ApiServer
 from minikube_py.apiserver.tokens import TokenIssuer
 from minikube_py.client import Client
 from minikube_py.config import NodeConfig, plan_nodes
+from minikube_py.controllers.manager import ControllerManager
+from minikube_py.controllers.standard import ControllerSettings, standard_controllers
 from minikube_py.kubelet.agent import AgentTimings, NodeAgent
 from minikube_py.logs import get_logger
 from minikube_py.runtime.fake import FakeRuntime
@@ -60,6 +62,7 @@ class ClusterConfig:
     # (kwok's idea), for control-plane tests and benchmarks at scale.
     runtime: Literal["process", "fake"] = "process"
     timings: AgentTimings = attrs.field(factory=AgentTimings)
+    controllers: ControllerSettings = attrs.field(factory=ControllerSettings)
 
     @property
     def directory(self) -> Path:
@@ -72,11 +75,16 @@ class RunningCluster:
     api_server: ApiServer
     kubeconfig: Path | None
     directory: Path
-    agents: list[NodeAgent] = attrs.field(factory=list)
+    nodes: Nodes
+    controllers: ControllerManager
 
     @property
     def url(self) -> str:
         return self.api_server.url
+
+    @property
+    def agents(self) -> list[NodeAgent]:
+        return self.nodes.agents
 
 
 @contextlib.contextmanager
@@ -137,8 +145,13 @@ async def running_cluster(config: ClusterConfig) -> AsyncIterator[RunningCluster
                         profile=config.profile, server=server.url, pki=pki, path=config.kubeconfig
                     )
                 client = server.client()
-                async with _running_nodes(config, client, directory, node_streams) as agents:
-                    yield RunningCluster(server, kubeconfig, directory, agents)
+                async with (
+                    _running_nodes(
+                        config, client, directory, node_streams, (server.host, server.port)
+                    ) as nodes,
+                    _running_controllers(config, server.client(), pki) as manager,
+                ):
+                    yield RunningCluster(server, kubeconfig, directory, nodes, manager)
             finally:
                 await server.stop()
         finally:
@@ -152,43 +165,110 @@ def _runtime(config: ClusterConfig, node_dir: Path, images: ImageStore) -> Conta
 
 
 @contextlib.asynccontextmanager
+async def _running_controllers(
+    config: ClusterConfig, client: Client, pki: Pki
+) -> AsyncIterator[ControllerManager]:
+    """The controller manager, started once the nodes are registered (a ReplicaSet's pods
+    then have somewhere to go) and stopped first, so nothing is recreated during shutdown."""
+    controllers = standard_controllers(client, config.controllers, ca_pem=pki.ca_cert.read_text())
+    manager = ControllerManager(client, controllers)
+    task = asyncio.create_task(manager.run(), name="controller-manager")
+    try:
+        yield manager
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await task
+        await client.close()
+
+
+class Nodes:
+    """The cluster's node agents and the scheduler: nodes can join and fail while it runs."""
+
+    def __init__(
+        self,
+        config: ClusterConfig,
+        client: Client,
+        directory: Path,
+        streams: dict[str, NodeStreams],
+        api_endpoint: tuple[str, int],
+    ) -> None:
+        self.config, self.client, self.directory, self.streams = config, client, directory, streams
+        self.api_endpoint = api_endpoint  # where pods reach the API server
+        self.images = ImageStore(directory / "images")
+        self.agents: list[NodeAgent] = []
+        self.tasks: dict[str, asyncio.Task[None]] = {}  # the task running each node's agent
+
+    def prepare(self, node: NodeConfig) -> NodeAgent:
+        """A node agent for ``node`` with its own runtime, not yet registered or running."""
+        node_dir = self.directory / "nodes" / node.name
+        agent = NodeAgent(
+            self.client,
+            node,
+            _runtime(self.config, node_dir, self.images),
+            profile=self.config.profile,
+            directory=node_dir,
+            timings=self.config.timings,
+            api_endpoint=self.api_endpoint,
+        )
+        self.streams[node.name] = agent.streams
+        self.agents.append(agent)
+        return agent
+
+    def start(self, agent: NodeAgent) -> None:
+        """Run a registered agent until the cluster stops (or ``stop`` fails it)."""
+        name = agent.node.name
+        self.tasks[name] = asyncio.create_task(agent.run(), name=f"node {name}")
+
+    async def add(self) -> NodeAgent:
+        """A new node after the last (``minikube-m0N``, the next address and pod CIDR),
+        registered and running (later ``minikube-py node add``)."""
+        config = self.config
+        planned = plan_nodes(
+            config.profile, len(self.agents) + 1, cpu=config.cpus, memory=config.memory
+        )
+        agent = self.prepare(planned[-1])
+        await agent.register()
+        self.start(agent)
+        return agent
+
+    async def stop(self, name: str) -> None:
+        """Stop one node's kubelet, as if the machine had dropped off the network: its Lease
+        and status go stale and its containers keep running unmanaged, so the node lifecycle
+        controller sees a node failure (later ``minikube-py node stop``)."""
+        task = self.tasks.get(name)
+        if task is None:
+            raise ClusterError(f"no node {name!r} in this cluster")
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
+@contextlib.asynccontextmanager
 async def _running_nodes(
-    config: ClusterConfig, client: Client, directory: Path, streams: dict[str, NodeStreams]
-) -> AsyncIterator[list[NodeAgent]]:
+    config: ClusterConfig,
+    client: Client,
+    directory: Path,
+    streams: dict[str, NodeStreams],
+    api_endpoint: tuple[str, int],
+) -> AsyncIterator[Nodes]:
     """The scheduler and a node agent per node, registered before the cluster counts as up;
     on the way out the agents stop first, then every container, then the scheduler."""
-    images = ImageStore(directory / "images")
-    nodes: list[NodeConfig] = plan_nodes(
-        config.profile, config.nodes, cpu=config.cpus, memory=config.memory
-    )
-    agents = []
-    for node in nodes:
-        node_dir = directory / "nodes" / node.name
-        runtime = _runtime(config, node_dir, images)
-        agent = NodeAgent(
-            client,
-            node,
-            runtime,
-            profile=config.profile,
-            directory=node_dir,
-            timings=config.timings,
-        )
-        streams[node.name] = agent.streams
-        agents.append(agent)
-    scheduler = Scheduler(client)
-    tasks: list[asyncio.Task[None]] = []
+    nodes = Nodes(config, client, directory, streams, api_endpoint)
+    planned = plan_nodes(config.profile, config.nodes, cpu=config.cpus, memory=config.memory)
+    agents = [nodes.prepare(node) for node in planned]
+    scheduler = asyncio.create_task(Scheduler(client).run(), name="scheduler")
     try:
         await asyncio.gather(*(agent.register() for agent in agents))
-        tasks.append(asyncio.create_task(scheduler.run(), name="scheduler"))
         for agent in agents:
-            tasks.append(asyncio.create_task(agent.run(), name=f"node {agent.node.name}"))
-        yield agents
+            nodes.start(agent)
+        yield nodes
     finally:
-        for task in reversed(tasks):
+        for task in [*reversed(nodes.tasks.values()), scheduler]:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
-        for agent in agents:
+        for agent in nodes.agents:
             await agent.runtime.close()
         streams.clear()
         await client.close()

@@ -17,6 +17,7 @@ from minikube_py.api.defaults_workloads import generate_job_selector
 from minikube_py.api.resources import ResourceType
 from minikube_py.apiserver import customadmission
 from minikube_py.apiserver.objects import Object, spec_changed
+from minikube_py.apiserver.tolerations import add_default_tolerations
 
 # What a new object's status starts as (upstream's PrepareForCreate); other kinds start empty.
 _INITIAL_STATUS: dict[str, dict[str, Any]] = {
@@ -87,6 +88,8 @@ def prepare_create(rt: ResourceType, obj: Object, *, namespace: str | None) -> O
         generate_job_selector(obj)  # upstream's Job strategy, before validation
     _merge_string_data(rt, obj)
     defaults.apply_defaults(rt, obj)
+    if rt.kind == "Pod" and rt.group == "":
+        add_default_tolerations(obj)  # the DefaultTolerationSeconds plugin, on create only
     if customadmission.applies(rt):  # custom resources and CRDs: their schema, their rules
         customadmission.mutate(rt, obj, None, None)
     _validate(rt, obj, old=None)
@@ -122,10 +125,17 @@ def prepare_update(
     if sent_uid is not None:
         metadata["uid"] = sent_uid
     if subresource == "status":
-        # /status writes change the status only (and nothing of metadata but what upstream
-        # lets through: nothing here).
+        # /status writes change the status only, and of metadata only what upstream's status
+        # strategy lets through: a Deployment's annotations (its controller writes the
+        # revision annotation together with the status it describes).
+        sent_annotations = metadata.get("annotations")
         obj = {**copy.deepcopy(old), "status": obj.get("status", {})}
         obj["metadata"]["uid"] = sent_uid
+        if rt.kind == "Deployment" and rt.group == "apps":
+            if sent_annotations:
+                obj["metadata"]["annotations"] = sent_annotations
+            else:
+                obj["metadata"].pop("annotations", None)
     elif rt.has_status:
         # writes to the main resource never change the status -- but for pods/binding, the
         # server's own write that sets PodScheduled=True beside spec.nodeName (BindingREST)

@@ -21,11 +21,11 @@ from minikube_py.api.customresources import CLEANUP_FINALIZER, is_crd
 from minikube_py.api.meta import now_rfc3339
 from minikube_py.api.registry import Registry
 from minikube_py.api.resources import ResourceType
-from minikube_py.apiserver import admission, managedfields
+from minikube_py.apiserver import admission, managedfields, serviceaccounts
 from minikube_py.apiserver.allocation import ServiceAllocator
 from minikube_py.apiserver.decoding import MAX_OBJECT_BYTES
 from minikube_py.apiserver.listing import Lister, ListOptions
-from minikube_py.apiserver.namespaces import NamespaceLifecycle
+from minikube_py.apiserver.namespaces import NamespaceLifecycle, holds_content
 from minikube_py.apiserver.objects import (
     Object,
     RecentWrites,
@@ -40,6 +40,11 @@ from minikube_py.apiserver.watchcache import WatchCache
 from minikube_py.store import AlreadyExists, Conflict, NotFound, Store
 
 _PATCH_RETRIES = 5
+DELETE_ATTEMPTS = 5  # a DELETE that loses a write race reads again, at most this often
+
+
+class _Raced(Exception):
+    """Another write came between a DELETE's read and its write."""
 
 
 class Storage:
@@ -85,6 +90,8 @@ class Storage:
         manager: str | None = managedfields.DEFAULT_MANAGER,
     ) -> Object:
         """POST; ``manager`` None: the body's managedFields are already right (apply)."""
+        if serviceaccounts.applies(rt):  # mutating admission that reads other objects
+            await serviceaccounts.admit_pod(self, body, namespace=namespace)
         obj = admission.prepare_create(rt, body, namespace=namespace)
         if manager is not None:
             managedfields.record_update(rt, None, obj, manager=manager)
@@ -215,7 +222,11 @@ class Storage:
                 if new == old or dry_run:
                     return new  # a no-op keeps its resourceVersion, as upstream
                 metadata = new["metadata"]
-                if metadata.get("deletionTimestamp") and not metadata.get("finalizers"):
+                if (
+                    metadata.get("deletionTimestamp")
+                    and not metadata.get("finalizers")
+                    and not holds_content(rt, new)
+                ):
                     return await self._remove(rt, namespace, name, revision)
                 try:
                     value = _sized(rt, new)
@@ -239,8 +250,29 @@ class Storage:
         *,
         dry_run: bool = False,
     ) -> Object:
-        """DELETE: remove the object, or mark it if finalizers must run first."""
+        """DELETE: remove the object, or mark it if finalizers must run first.
+
+        Like upstream's GuaranteedUpdate, a write that lost a race with another (a status
+        update between our read and our write) is tried again on a fresh read, so a DELETE
+        only answers 409 when its own preconditions no longer hold."""
         options = options or {}
+        for _ in range(DELETE_ATTEMPTS - 1):
+            with contextlib.suppress(_Raced):
+                return await self._delete_once(rt, namespace, name, options, dry_run=dry_run)
+        try:
+            return await self._delete_once(rt, namespace, name, options, dry_run=dry_run)
+        except _Raced:
+            raise errors.conflict(rt, name, errors.STALE) from None
+
+    async def _delete_once(
+        self,
+        rt: ResourceType,
+        namespace: str | None,
+        name: str,
+        options: dict[str, Any],
+        *,
+        dry_run: bool,
+    ) -> Object:
         old = await self.get(rt, namespace, name)
         _check_preconditions(rt, old, options.get("preconditions") or {})
         metadata = old["metadata"]
@@ -261,8 +293,11 @@ class Storage:
             and _grace_seconds(old, options) > 0
             and bool((old.get("spec") or {}).get("nodeName"))
         )
-        if finalizers or graceful or rt.kind == "Namespace":
-            if metadata.get("deletionTimestamp") and finalizers == metadata.get("finalizers"):
+        # a namespace is marked by its first delete; later ones remove it once it is finalized
+        first_or_held = not metadata.get("deletionTimestamp") or holds_content(rt, old)
+        if finalizers or graceful or (rt.kind == "Namespace" and first_or_held):
+            unchanged = finalizers == (metadata.get("finalizers") or [])
+            if metadata.get("deletionTimestamp") and unchanged:
                 return old  # already being deleted
             marked = copy.deepcopy(old)
             marked["metadata"]["finalizers"] = finalizers or None
@@ -285,13 +320,16 @@ class Storage:
                     key(rt, namespace, name), write(rt, marked), expected_revision=revision
                 )
             except Conflict:
-                raise errors.conflict(rt, name, errors.STALE) from None
-            if rt.kind == "Namespace" and not metadata.get("deletionTimestamp"):
-                self.namespaces.empty_in_background(name)
+                raise _Raced from None
             return read(rt, kv)
         if dry_run:
             return old
-        return await self._remove(rt, namespace, name, int(metadata["resourceVersion"]))
+        try:
+            return await self._remove(rt, namespace, name, int(metadata["resourceVersion"]))
+        except errors.ApiError as error:
+            if error.code == 409:
+                raise _Raced from None
+            raise
 
     async def finalize(self, rt: ResourceType, obj: Object) -> Object:
         """Remove an object that was marked for deletion, whatever its finalizers."""

@@ -24,6 +24,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 
+from minikube_py.api.errors import ApiError
 from minikube_py.client.informer import Informer, object_key
 from minikube_py.client.protocol import Object
 from minikube_py.clock import Clock, SystemClock
@@ -138,7 +139,14 @@ class Controller:
                 )
                 self.queue.forget(key)
                 return
-            self.log.exception("reconcile failed", controller=self.name, key=key, retries=retries)
+            if isinstance(error, ApiError) and error.code == 409:
+                # a write raced another (a stale cache or a concurrent writer): the ordinary
+                # course of optimistic concurrency, not a fault — try again on a fresh read
+                self.log.info("conflict; requeued", controller=self.name, key=key, error=str(error))
+            else:
+                self.log.exception(
+                    "reconcile failed", controller=self.name, key=key, retries=retries
+                )
             self.queue.add_rate_limited(key)
             return
         self.queue.forget(key)

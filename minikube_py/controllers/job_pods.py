@@ -25,7 +25,11 @@ from typing import Any
 from minikube_py.client.events import EventRecorder
 from minikube_py.client.protocol import JOBS, PODS, ApiError, Client
 from minikube_py.controllers.job_util import TRACKING_FINALIZER, has_tracking_finalizer, meta
-from minikube_py.controllers.podcontrol import ControllerKind, pod_from_template
+from minikube_py.controllers.podcontrol import (
+    ControllerKind,
+    namespace_terminating,
+    pod_from_template,
+)
 from minikube_py.controllers.ranking import is_ready
 from minikube_py.logs import get_logger
 
@@ -37,11 +41,6 @@ _log = get_logger("controllers.job")
 
 def with_kind(job: Object) -> Object:
     return {**job, "apiVersion": JOB.api_version, "kind": JOB.kind}
-
-
-def _terminating_namespace(error: Exception) -> bool:
-    causes = (getattr(error, "details", None) or {}).get("causes") or []
-    return any(isinstance(c, dict) and c.get("type") == "NamespaceTerminating" for c in causes)
 
 
 class JobPods:
@@ -82,7 +81,7 @@ class JobPods:
         try:
             made = await self.client.create(PODS, namespace, pod)
         except Exception as error:
-            if _terminating_namespace(error):
+            if namespace_terminating(error):
                 return None
             await self.recorder.record(
                 subject, reason="FailedCreate", message=f"Error creating: {error}", warning=True

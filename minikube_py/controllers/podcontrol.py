@@ -99,9 +99,11 @@ def pod_from_template(
     }
 
 
-def _namespace_terminating(error: Exception) -> bool:
+def namespace_terminating(error: Exception) -> bool:
+    """Whether a create was refused because its namespace is being deleted: nothing to
+    report then, as upstream (the Status cause's type is serialised as ``reason``)."""
     causes = ((getattr(error, "details", None) or {}).get("causes")) or []
-    return any(isinstance(c, dict) and c.get("type") == "NamespaceTerminating" for c in causes)
+    return any(isinstance(c, dict) and c.get("reason") == "NamespaceTerminating" for c in causes)
 
 
 class PodControl:
@@ -145,7 +147,7 @@ class PodControl:
         try:
             made = await self.client.create(PODS, namespace, copy.deepcopy(pod))
         except Exception as error:  # any failure (refusal, lost connection) is the owner's news
-            if _namespace_terminating(error):
+            if namespace_terminating(error):
                 return None
             await self.recorder.record(
                 owner, reason="FailedCreate", message=f"Error creating: {error}", warning=True

@@ -18,9 +18,16 @@ if TYPE_CHECKING:
 
 @pytest.fixture
 async def cluster(tmp_path: Path) -> AsyncIterator[RunningCluster]:
-    from minikube_py.cluster import running_cluster
+    import attrs
 
-    config = ephemeral_config(tmp_path)
+    from minikube_py.cluster import running_cluster
+    from minikube_py.controllers.standard import ControllerSettings
+
+    # These tests watch and count the ConfigMaps of `default` and `kube-public` (the publisher
+    # of `kube-root-ca.crt` would add one to each at a moment of its choosing) and write
+    # Deployments' status by hand (their controller would race them to it).
+    controllers = ControllerSettings(disabled={"root-ca-cert-publisher", "deployment"})
+    config = attrs.evolve(ephemeral_config(tmp_path), controllers=controllers)
     async with running_cluster(config) as running:
         yield running
 

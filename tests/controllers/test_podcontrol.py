@@ -195,7 +195,7 @@ async def test_a_terminating_namespace_is_no_failure_and_no_event(
         "Forbidden",
         'pods "web-x" is forbidden: unable to create new content in namespace default because '
         "it is being terminated",
-        details={"causes": [{"type": "NamespaceTerminating", "field": "metadata.namespace"}]},
+        details={"causes": [{"reason": "NamespaceTerminating", "field": "metadata.namespace"}]},
     )
     recording = Recording(client, fail_create={1, 2, 3}, error=terminating)
     control = PodControl(recording, EventRecorder(client, "replicaset-controller"))
