@@ -2,12 +2,14 @@
 
 The whole cluster (store, API server, controllers, scheduler, kubelets) runs in one process and
 one event loop, so the operating system can only say how much CPU the process used, not who
-used it. ``CpuSampler`` looks every few milliseconds at each thread's Python stack
-(``sys._current_frames``) and charges the sample to the innermost frame that belongs to a
-component's package; frames in shared libraries of the project (``minikube_py/api``,
-``client``) and third-party code are charged to the component that called them. A thread
-waiting (in the event loop's ``select``, on a lock, in ``sleep``) is idle. The process's CPU
-time is then split in proportion to the busy samples.
+used it. ``CpuSampler`` wakes every few milliseconds and, for each thread, reads the CPU time
+the thread used since the last look (Linux keeps one clock per thread:
+``pthread_getcpuclockid``) and charges it to what the thread is running now
+(``sys._current_frames``): the innermost frame that belongs to a component's package. Frames
+in the project's shared libraries (``minikube_py/api``, ``client``) and in third-party code
+are charged to the component that called them; CPU spent with no component on the stack (the
+event loop itself, waiting in ``select``) is "other". A waiting thread uses no CPU, so it
+costs nothing.
 
 Sampling costs a little of the CPU it measures (one thread waking 200 times a second) and is
 statistical: shares under a few per cent are noise.
@@ -30,25 +32,26 @@ COMPONENTS = (
     ("/minikube_py/kubelet/", "kubelets"),
     ("/minikube_py/runtime/", "kubelets"),
 )
-# functions in which a thread waits rather than works
-IDLE = {"select", "poll", "epoll", "wait", "_wait_for_tstate_lock", "sleep", "acquire", "get"}
-IDLE_FILES = ("selectors.py", "threading.py", "queue.py")
+OTHER = "other (event loop, libraries)"
 
 
-def classify(frame: FrameType | None) -> str | None:
-    """The component a stack's sample belongs to; ``None`` when the thread is idle."""
-    if frame is None:
-        return None
-    code = frame.f_code
-    if code.co_name in IDLE and code.co_filename.endswith(IDLE_FILES):
-        return None
+def classify(frame: FrameType | None) -> str:
+    """The component a thread's current stack belongs to."""
     while frame is not None:
         filename = frame.f_code.co_filename
         for fragment, component in COMPONENTS:
             if fragment in filename:
                 return component
         frame = frame.f_back
-    return "other (event loop, libraries)"
+    return OTHER
+
+
+def thread_cpu(ident: int) -> float | None:
+    """CPU seconds the thread has used, ``None`` if it is gone."""
+    try:
+        return time.clock_gettime(time.pthread_getcpuclockid(ident))
+    except (OSError, ValueError):
+        return None
 
 
 class CpuSampler:
@@ -56,7 +59,7 @@ class CpuSampler:
 
     def __init__(self, interval: float = 0.005) -> None:
         self.interval = interval
-        self.samples: collections.Counter[str] = collections.Counter()
+        self.seconds: collections.Counter[str] = collections.Counter()  # CPU s by component
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="cpu-sampler", daemon=True)
         self._cpu = 0.0
@@ -73,15 +76,21 @@ class CpuSampler:
 
     def _run(self) -> None:
         me = threading.get_ident()
+        last: dict[int, float] = {}
         while not self._stop.wait(self.interval):
             for ident, frame in sys._current_frames().items():
-                if ident != me and (component := classify(frame)) is not None:
-                    self.samples[component] += 1
+                if ident == me or (now := thread_cpu(ident)) is None:
+                    continue
+                before = last.get(ident)
+                last[ident] = now
+                if before is not None and now > before:
+                    self.seconds[classify(frame)] += now - before
 
     def breakdown(self, cpu_seconds: float) -> list[tuple[str, float, float]]:
-        """(component, CPU seconds, share) in descending order, splitting ``cpu_seconds``."""
-        total = sum(self.samples.values()) or 1
+        """(component, CPU seconds, share) in descending order; the shares split
+        ``cpu_seconds`` (the process's own figure, which includes the sampler)."""
+        total = sum(self.seconds.values()) or 1.0
         return [
-            (component, cpu_seconds * count / total, count / total)
-            for component, count in self.samples.most_common()
+            (component, cpu_seconds * used / total, used / total)
+            for component, used in self.seconds.most_common()
         ]
