@@ -144,12 +144,19 @@ async def running_cluster(config: ClusterConfig) -> AsyncIterator[RunningCluster
                     kubeconfig = write_kubeconfig(
                         profile=config.profile, server=server.url, pki=pki, path=config.kubeconfig
                     )
-                client = server.client()
+                client = server.client("kubelet")
                 async with (
                     _running_nodes(
-                        config, client, directory, node_streams, (server.host, server.port)
+                        config,
+                        client,
+                        server.client("kube-scheduler"),
+                        directory,
+                        node_streams,
+                        (server.host, server.port),
                     ) as nodes,
-                    _running_controllers(config, server.client(), pki) as manager,
+                    _running_controllers(
+                        config, server.client("kube-controller-manager"), pki
+                    ) as manager,
                 ):
                     yield RunningCluster(server, kubeconfig, directory, nodes, manager)
             finally:
@@ -248,6 +255,7 @@ class Nodes:
 async def _running_nodes(
     config: ClusterConfig,
     client: Client,
+    scheduler_client: Client,
     directory: Path,
     streams: dict[str, NodeStreams],
     api_endpoint: tuple[str, int],
@@ -257,7 +265,7 @@ async def _running_nodes(
     nodes = Nodes(config, client, directory, streams, api_endpoint)
     planned = plan_nodes(config.profile, config.nodes, cpu=config.cpus, memory=config.memory)
     agents = [nodes.prepare(node) for node in planned]
-    scheduler = asyncio.create_task(Scheduler(client).run(), name="scheduler")
+    scheduler = asyncio.create_task(Scheduler(scheduler_client).run(), name="scheduler")
     try:
         await asyncio.gather(*(agent.register() for agent in agents))
         for agent in agents:
@@ -272,3 +280,4 @@ async def _running_nodes(
             await agent.runtime.close()
         streams.clear()
         await client.close()
+        await scheduler_client.close()

@@ -89,7 +89,7 @@ def prepare_create(rt: ResourceType, obj: Object, *, namespace: str | None) -> O
     _merge_string_data(rt, obj)
     defaults.apply_defaults(rt, obj)
     if rt.kind == "Pod" and rt.group == "":
-        add_default_tolerations(obj)  # the DefaultTolerationSeconds plugin, on create only
+        add_default_tolerations(obj)  # the DefaultTolerationSeconds plugin
     if customadmission.applies(rt):  # custom resources and CRDs: their schema, their rules
         customadmission.mutate(rt, obj, None, None)
     _validate(rt, obj, old=None)
@@ -153,6 +153,10 @@ def prepare_update(
             obj["metadata"]["generation"] = int(old_metadata.get("generation", 1)) + 1
     _merge_string_data(rt, obj)
     defaults.apply_defaults(rt, obj)
+    if rt.kind == "Pod" and rt.group == "" and subresource is None:
+        # on updates too, as upstream: a re-applied manifest without them gets them back
+        # (tolerations of a running pod may not be removed)
+        add_default_tolerations(obj)
     if customadmission.applies(rt):
         customadmission.mutate(rt, obj, old, subresource)
     if validate:

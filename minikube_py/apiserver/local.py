@@ -20,7 +20,7 @@ from multidict import MultiDict
 
 from minikube_py.api import errors
 from minikube_py.api.resources import ResourceType
-from minikube_py.apiserver import decoding, discovery, subresources
+from minikube_py.apiserver import decoding, discovery, managedfields, subresources
 from minikube_py.apiserver.listing import ListOptions
 from minikube_py.apiserver.objects import Object, apply_patch
 from minikube_py.apiserver.storage import Storage
@@ -33,9 +33,14 @@ from minikube_py.client.protocol import GVR
 class LocalBackend:
     """Serves ``minikube_py.client.backend.Backend`` from a ``Storage`` and a ``WatchCache``."""
 
-    def __init__(self, storage: Storage, cache: WatchCache) -> None:
+    def __init__(
+        self, storage: Storage, cache: WatchCache, manager: str = managedfields.DEFAULT_MANAGER
+    ) -> None:
         self.storage = storage
         self.cache = cache
+        # the field manager of this client's writes, as a component's user agent names it
+        # upstream (kube-controller-manager, kubelet, kube-scheduler)
+        self.manager = manager
 
     def client(self) -> InProcessClient:
         return InProcessClient(self)
@@ -116,7 +121,7 @@ class LocalBackend:
             return await subresources.create_token(self.storage, rt, namespace, name, body)
         if subresource is not None:  # POST to the object itself or to its status: as upstream
             raise errors.method_not_allowed()
-        return await self.storage.create(rt, namespace, body, dry_run=dry_run)
+        return await self.storage.create(rt, namespace, body, dry_run=dry_run, manager=self.manager)
 
     async def update(
         self,
@@ -136,7 +141,13 @@ class LocalBackend:
         if subresource == "finalize":
             return await subresources.finalize(self.storage, rt, name, body, dry_run=dry_run)
         return await self.storage.update(
-            rt, namespace, name, body, subresource=subresource, dry_run=dry_run
+            rt,
+            namespace,
+            name,
+            body,
+            subresource=subresource,
+            dry_run=dry_run,
+            manager=self.manager,
         )
 
     async def patch(
@@ -168,6 +179,7 @@ class LocalBackend:
             lambda old: apply_patch(content_type, old, patch),
             subresource=subresource,
             dry_run=dry_run,
+            manager=self.manager,
         )
 
     async def server_preferred_resources(self) -> builtins.list[Object]:

@@ -21,6 +21,7 @@ from minikube_py.apiserver.bootstrap import bootstrap
 from minikube_py.apiserver.crds import CrdController
 from minikube_py.apiserver.handlers import ResourceHandler
 from minikube_py.apiserver.local import LocalBackend
+from minikube_py.apiserver.managedfields import DEFAULT_MANAGER
 from minikube_py.apiserver.pki import Pki, server_ssl_context
 from minikube_py.apiserver.storage import Storage
 from minikube_py.apiserver.tokens import TokenIssuer
@@ -67,9 +68,10 @@ class ApiServer:
     def url(self) -> str:
         return f"https://{self.host}:{self.port}"
 
-    def client(self) -> InProcessClient:
-        """A client for components in this process: the same path as HTTP, without sockets."""
-        return LocalBackend(self.storage, self.cache).client()
+    def client(self, manager: str = DEFAULT_MANAGER) -> InProcessClient:
+        """A client for components in this process: the same path as HTTP, without sockets;
+        ``manager`` names its writes in ``managedFields``."""
+        return LocalBackend(self.storage, self.cache, manager).client()
 
     async def start(self) -> None:
         await self.cache.start()

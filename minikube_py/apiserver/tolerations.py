@@ -31,7 +31,8 @@ def _tolerates(tolerations: list[Any], key: str) -> bool:
 
 
 def add_default_tolerations(pod: dict[str, Any], seconds: int = DEFAULT_SECONDS) -> None:
-    """Append the not-ready and unreachable tolerations the pod lacks (on create only)."""
+    """Append the not-ready and unreachable tolerations the pod lacks (on create and on
+    update of the pod itself, not its subresources, as upstream)."""
     spec = pod.setdefault("spec", {})
     tolerations = spec.get("tolerations") or []
     added = [

@@ -137,7 +137,9 @@ class Fuzz:
     target: str  # a ConfigMap that PUT and PATCH examples aim at
 
     def snapshot(self) -> dict[tuple[str, str, str], str]:
-        """Every ConfigMap and Deployment in the cluster: their resourceVersions."""
+        """Every ConfigMap and Deployment in the cluster: what a client wrote of them (data,
+        spec, labels). Not their resourceVersions: the controllers write Deployments' status
+        and publish ``kube-root-ca.crt`` into new namespaces whenever they like."""
         found = {}
         for plural, path in (
             ("configmaps", "/api/v1/configmaps"),
@@ -145,9 +147,11 @@ class Fuzz:
         ):
             for item in self.http.get_json(path)["items"]:
                 metadata = item["metadata"]
-                found[(plural, metadata["namespace"], metadata["name"])] = metadata[
-                    "resourceVersion"
-                ]
+                if metadata["name"] == "kube-root-ca.crt":
+                    continue
+                written = [item.get("data"), item.get("spec"), metadata.get("labels")]
+                key = (plural, metadata["namespace"], metadata["name"])
+                found[key] = json.dumps(written, sort_keys=True)
         return found
 
     def collection(self, plural: str = "configmaps") -> str:

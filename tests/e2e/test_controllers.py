@@ -174,8 +174,8 @@ def test_create_scale_and_roll_a_deployment(kubectl: Kubectl, api_client: Any, u
     assert moments, "the watch saw no pod event during the rollout"
     assert max(active for active, _ in moments) <= 3, moments  # replicas + maxSurge
     assert min(ready for _, ready in moments) >= 2, moments  # replicas - maxUnavailable
-    images = {p["spec"]["containers"][0]["image"] for p in deployment_pods(kubectl, name)}
-    assert images == {"nginx:1.27"}
+    running = running_pods(kubectl, f"app={name}").values()
+    assert {p["spec"]["containers"][0]["image"] for p in running} == {"nginx:1.27"}
     events = kubectl.out("describe", "deployment", name)
     assert "ScalingReplicaSet" in events and "Scaled up replica set" in events
     kubectl.out("delete", "deployment", name, "--wait=false")
@@ -205,8 +205,8 @@ def test_rollout_history_undo_pause_and_resume(kubectl: Kubectl, unique: Any) ->
     assert status.returncode != 0  # paused: no progress to report
     conditions = kubectl.json("get", "deployment", name)["status"]["conditions"]
     assert any(c["reason"] == "DeploymentPaused" for c in conditions)
-    images = {p["spec"]["containers"][0]["image"] for p in deployment_pods(kubectl, name)}
-    assert images == {"nginx:1.26"}
+    running = running_pods(kubectl, f"app={name}").values()
+    assert {p["spec"]["containers"][0]["image"] for p in running} == {"nginx:1.26"}
     kubectl.out("rollout", "resume", f"deployment/{name}")
     assert "successfully rolled out" in rolled_out(kubectl, name)
     kubectl.out("delete", "deployment", name, "--wait=false")

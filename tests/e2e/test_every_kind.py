@@ -49,7 +49,11 @@ def _template(app: str, restart: str = "Always") -> dict[str, Any]:
 
 
 def _workload(app: str) -> dict[str, Any]:
-    return {"selector": {"matchLabels": {"app": app}}, "template": _template(app)}
+    # no replicas: the controllers have nothing to run (a DaemonSet's pods, which have no
+    # count, are kept off every node by their selector)
+    template = _template(app)
+    template["spec"]["nodeSelector"] = {"e2e": "no-such-node"}
+    return {"replicas": 0, "selector": {"matchLabels": {"app": app}}, "template": template}
 
 
 def _hpa_spec() -> dict[str, Any]:
@@ -110,7 +114,7 @@ BODIES: dict[str, Manifest] = {
     "v1 Pod": lambda n, ns: {"spec": {**_pod_spec(), "schedulerName": "e2e-no-such-scheduler"}},
     "v1 PodTemplate": lambda n, ns: {"template": _template(n)},
     "v1 ReplicationController": lambda n, ns: {
-        "spec": {"replicas": 1, "selector": {"app": n}, "template": _template(n)}
+        "spec": {"replicas": 0, "selector": {"app": n}, "template": _template(n)}
     },
     "v1 ResourceQuota": lambda n, ns: {"spec": {"hard": {"pods": "10"}}},
     "v1 Secret": lambda n, ns: {"type": "Opaque", "data": {"a": "YmFy"}},
@@ -126,7 +130,9 @@ BODIES: dict[str, Manifest] = {
         }
     },
     "apps/v1 ControllerRevision": lambda n, ns: {"revision": 1, "data": {"a": "b"}},
-    "apps/v1 DaemonSet": lambda n, ns: {"spec": _workload(n)},
+    "apps/v1 DaemonSet": lambda n, ns: {
+        "spec": {k: v for k, v in _workload(n).items() if k != "replicas"}
+    },
     "apps/v1 Deployment": lambda n, ns: {"spec": _workload(n)},
     "apps/v1 ReplicaSet": lambda n, ns: {"spec": _workload(n)},
     "apps/v1 StatefulSet": lambda n, ns: {"spec": {**_workload(n), "serviceName": n}},
@@ -309,16 +315,22 @@ def test_create_get_replace_patch_delete(
     created_file = kubectl.write(f"{token}.yaml", _dump(manifest))
     try:
         kubectl.run("create", "-f", str(created_file))
-        obj = kubectl.json("get", resource, name, *where)
-        assert (obj["apiVersion"], obj["kind"]) == (api_version, kind)
-        assert obj["metadata"]["name"] == name
-        assert obj["metadata"]["labels"]["e2e"] == "every-kind"
-        assert obj["metadata"].get("namespace") == (namespace if namespaced else None)
-
-        # Replace from the fetched object, so the PUT carries its resourceVersion.
-        obj["metadata"]["labels"]["e2e"] = "replaced"
-        replaced_file = kubectl.write(f"{token}-replace.yaml", _dump(obj))
-        replaced = json.loads(kubectl.out("replace", "-f", str(replaced_file), "-o", "json"))
+        # Replace from the fetched object, so the PUT carries its resourceVersion. A
+        # controller may write the object's status between the get and the replace: that
+        # replace is rightly a 409, and like any client the test gets it again and retries.
+        for attempt in range(5):
+            obj = kubectl.json("get", resource, name, *where)
+            assert (obj["apiVersion"], obj["kind"]) == (api_version, kind)
+            assert obj["metadata"]["name"] == name
+            assert obj["metadata"]["labels"]["e2e"] == "every-kind"
+            assert obj["metadata"].get("namespace") == (namespace if namespaced else None)
+            obj["metadata"]["labels"]["e2e"] = "replaced"
+            replaced_file = kubectl.write(f"{token}-replace.yaml", _dump(obj))
+            done = kubectl.run("replace", "-f", str(replaced_file), "-o", "json", check=False)
+            if done.returncode == 0 or "(Conflict)" not in done.stderr or attempt == 4:
+                break
+        assert done.returncode == 0, done.stderr
+        replaced = json.loads(done.stdout)
         assert replaced["metadata"]["labels"]["e2e"] == "replaced"
         assert replaced["metadata"]["resourceVersion"] != obj["metadata"]["resourceVersion"]
 

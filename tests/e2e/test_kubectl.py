@@ -479,9 +479,10 @@ def deploy(kubectl: Kubectl, unique: Any) -> Iterator[str]:
 
 
 def test_get_output_formats(kubectl: Kubectl, deploy: str) -> None:
+    kubectl.out("rollout", "status", f"deployment/{deploy}", "--timeout=90s")  # then it is still
     table = kubectl.out("get", "deploy", deploy)
     assert table.splitlines()[0].split() == ["NAME", "READY", "UP-TO-DATE", "AVAILABLE", "AGE"]
-    assert re.search(rf"^{deploy}\s+0/2\s+0\s+0\s+\S+$", table, re.M), table
+    assert re.search(rf"^{deploy}\s+2/2\s+2\s+2\s+\S+$", table, re.M), table
 
     wide = kubectl.out("get", "deploy", deploy, "-o", "wide")
     assert wide.splitlines()[0].split() == [
@@ -495,7 +496,7 @@ def test_get_output_formats(kubectl: Kubectl, deploy: str) -> None:
         "SELECTOR",
     ]
     assert re.search(
-        rf"^{deploy}\s+0/2\s+0\s+0\s+\S+\s+main\s+busybox:1\.36\s+app={deploy}$", wide, re.M
+        rf"^{deploy}\s+2/2\s+2\s+2\s+\S+\s+main\s+busybox:1\.36\s+app={deploy}$", wide, re.M
     ), wide
 
     as_yaml = yaml.safe_load(kubectl.out("get", "deploy", deploy, "-o", "yaml"))
@@ -546,7 +547,8 @@ def test_scale_deployment(kubectl: Kubectl, deploy: str) -> None:
     out = kubectl.out("scale", "deployment", deploy, "--replicas=3")
     assert out.strip() == f"deployment.apps/{deploy} scaled"
     assert kubectl.out("get", "deploy", deploy, "-o", "jsonpath={.spec.replicas}") == "3"
-    assert re.search(rf"^{deploy}\s+0/3\s+", kubectl.out("get", "deploy", deploy), re.M)
+    kubectl.out("rollout", "status", f"deployment/{deploy}", "--timeout=90s")
+    assert re.search(rf"^{deploy}\s+3/3\s+3\s+3\s+", kubectl.out("get", "deploy", deploy), re.M)
     # A scale with a failing precondition is refused and changes nothing.
     refused = kubectl.fails("scale", "deployment", deploy, "--current-replicas=7", "--replicas=1")
     assert "expected replicas to be 7, was 3" in refused.lower(), refused
@@ -567,7 +569,8 @@ def test_create_deployment_imperatively(kubectl: Kubectl, unique: Any) -> None:
         assert container["image"] == "nginx"
         assert container["name"] == "nginx"
         assert container["imagePullPolicy"] == "Always"  # no tag: latest
-        assert re.search(rf"^{name}\s+0/1\s+0\s+0\s+\S+$", kubectl.out("get", "deploy", name), re.M)
+        kubectl.out("rollout", "status", f"deployment/{name}", "--timeout=90s")
+        assert re.search(rf"^{name}\s+1/1\s+1\s+1\s+\S+$", kubectl.out("get", "deploy", name), re.M)
     finally:
         kubectl.run("delete", "deployment", name, "--wait=false", check=False)
 
