@@ -27,19 +27,28 @@ from minikube_py.apiserver.storage import Storage
 from minikube_py.apiserver.watchcache import WatchCache
 from minikube_py.client import Client
 from minikube_py.cluster import ClusterConfig
+from minikube_py.controllers.standard import ControllerSettings
 from minikube_py.store import open_store
 
 # Stands for the cluster's CA where no PKI was made; a real cluster publishes its ca.crt.
 TEST_CA_PEM = "-----BEGIN CERTIFICATE-----\nbWluaWt1YmUtcHkgdGVzdA==\n-----END CERTIFICATE-----\n"
 
 
-def ephemeral_config(tmp_path: Path) -> ClusterConfig:
+# The controllers an API test wants (accounts for its pods, namespaces that can be deleted)
+# and none that would act on its Deployments and ReplicaSets behind its back.
+API_CONTROLLERS = ControllerSettings(("serviceaccount", "root-ca-cert-publisher", "namespace"))
+
+
+def ephemeral_config(
+    tmp_path: Path, controllers: ControllerSettings | None = None
+) -> ClusterConfig:
     return ClusterConfig(
         state_dir=tmp_path,
         port=0,
         address="127.0.0.1",
         store_url="sqlite://",
         kubeconfig=tmp_path / "kubeconfig",
+        controllers=controllers or ControllerSettings(),
     )
 
 

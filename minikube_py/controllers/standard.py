@@ -33,12 +33,18 @@ from minikube_py.controllers.ttlafterfinished import TTLAfterFinishedController
 class ControllerSettings:
     """What the controllers are told; upstream's defaults, shorter in tests."""
 
-    # names of controllers not to run (upstream: --controllers=*,-name)
-    disabled: Collection[str] = ()
+    # which controllers run, as upstream's --controllers flag: "*" all of them, a name one,
+    # "-name" not that one (``("*", "-deployment")``: all but the Deployment controller)
+    controllers: Collection[str] = ("*",)
     # --node-monitor-grace-period: how long a node may be silent before it is Unknown
     node_grace_period: float = 40.0
     # --node-monitor-period: how often the node lifecycle controller looks
     node_monitor_period: float = 5.0
+
+    def enabled(self, name: str) -> bool:
+        if f"-{name}" in self.controllers:
+            return False
+        return name in self.controllers or "*" in self.controllers
 
 
 def standard_controllers(
@@ -72,4 +78,4 @@ def standard_controllers(
         ),
         TaintEvictionController(client, clock=clock),
     ]
-    return [c for c in controllers if c.name not in settings.disabled]
+    return [c for c in controllers if settings.enabled(c.name)]

@@ -12,7 +12,7 @@ import pytest
 
 from minikube_py.api.errors import ApiError
 from minikube_py.client.protocol import GVR
-from tests.clusters import ephemeral_config
+from tests.clusters import API_CONTROLLERS, ephemeral_config
 
 if TYPE_CHECKING:
     from minikube_py.client import InProcessClient
@@ -85,7 +85,7 @@ def crontab(name: str, **spec: Any) -> dict[str, Any]:
 async def cluster(tmp_path: Path) -> AsyncIterator[RunningCluster]:
     from minikube_py.cluster import running_cluster
 
-    config = ephemeral_config(tmp_path)
+    config = ephemeral_config(tmp_path, API_CONTROLLERS)
     async with running_cluster(config) as running:
         yield running
 

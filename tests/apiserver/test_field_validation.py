@@ -13,7 +13,7 @@ import pytest
 from minikube_py.api.schema import unknown_fields
 from minikube_py.apiserver.pki import Pki, client_ssl_context
 from minikube_py.cluster import running_cluster
-from tests.clusters import ephemeral_config
+from tests.clusters import API_CONTROLLERS, ephemeral_config
 
 CMS = "/api/v1/namespaces/default/configmaps"
 
@@ -31,7 +31,7 @@ def test_unknown_fields_are_found_along_the_schema() -> None:
 
 @pytest.fixture
 async def api(tmp_path: Path) -> AsyncIterator[tuple[aiohttp.ClientSession, str, Any]]:
-    config = ephemeral_config(tmp_path)
+    config = ephemeral_config(tmp_path, API_CONTROLLERS)
     async with running_cluster(config) as cluster, aiohttp.ClientSession() as session:
         yield session, cluster.url, client_ssl_context(Pki.at(tmp_path))
 

@@ -15,7 +15,7 @@ from minikube_py.api.errors import ApiError
 from minikube_py.apiserver.objects import json_patch
 from minikube_py.apiserver.pki import Pki, client_ssl_context
 from minikube_py.cluster import running_cluster
-from tests.clusters import ephemeral_config
+from tests.clusters import API_CONTROLLERS, ephemeral_config
 
 JSON_PATCH = "application/json-patch+json"
 MERGE = "application/merge-patch+json"
@@ -52,7 +52,7 @@ class Api:
 
 @pytest.fixture
 async def api(tmp_path: Path) -> AsyncIterator[Api]:
-    config = ephemeral_config(tmp_path)
+    config = ephemeral_config(tmp_path, API_CONTROLLERS)
     async with running_cluster(config) as cluster, aiohttp.ClientSession() as session:
         yield Api(session, cluster.url, client_ssl_context(Pki.at(tmp_path)))
 

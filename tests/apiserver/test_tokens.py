@@ -14,7 +14,7 @@ from minikube_py.client import ApiError, HttpClient
 from minikube_py.client.protocol import GVR
 from minikube_py.cluster import running_cluster
 from minikube_py.store import load_or_create_key
-from tests.clusters import ephemeral_config
+from tests.clusters import API_CONTROLLERS, ephemeral_config
 
 SERVICEACCOUNTS = GVR("", "v1", "serviceaccounts")
 CONFIGMAPS = GVR("", "v1", "configmaps")
@@ -42,7 +42,7 @@ def test_the_signing_key_is_kept_with_mode_0600(tmp_path: Path) -> None:
 
 
 async def test_token_request_then_bearer_access(tmp_path: Path) -> None:
-    config = ephemeral_config(tmp_path)
+    config = ephemeral_config(tmp_path, API_CONTROLLERS)
     async with running_cluster(config) as cluster:
         admin = HttpClient.from_kubeconfig(tmp_path / "kubeconfig")
         try:

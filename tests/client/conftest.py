@@ -26,7 +26,7 @@ async def cluster(tmp_path: Path) -> AsyncIterator[RunningCluster]:
     # These tests watch and count the ConfigMaps of `default` and `kube-public` (the publisher
     # of `kube-root-ca.crt` would add one to each at a moment of its choosing) and write
     # Deployments' status by hand (their controller would race them to it).
-    controllers = ControllerSettings(disabled={"root-ca-cert-publisher", "deployment"})
+    controllers = ControllerSettings(("*", "-root-ca-cert-publisher", "-deployment"))
     config = attrs.evolve(ephemeral_config(tmp_path), controllers=controllers)
     async with running_cluster(config) as running:
         yield running
