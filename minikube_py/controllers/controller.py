@@ -139,10 +139,11 @@ class Controller:
                 )
                 self.queue.forget(key)
                 return
-            if isinstance(error, ApiError) and error.code == 409:
-                # a write raced another (a stale cache or a concurrent writer): the ordinary
-                # course of optimistic concurrency, not a fault — try again on a fresh read
-                self.log.info("conflict; requeued", controller=self.name, key=key, error=str(error))
+            if isinstance(error, ApiError) and error.code in (404, 409):
+                # a write raced another (a stale cache, a concurrent writer, the object deleted
+                # meanwhile): the ordinary course of optimistic concurrency, not a fault — the
+                # next reconcile reads afresh (and finds a deleted object gone)
+                self.log.info("raced; requeued", controller=self.name, key=key, error=str(error))
             else:
                 self.log.exception(
                     "reconcile failed", controller=self.name, key=key, retries=retries
