@@ -14,7 +14,9 @@ runtime, where a container is an ordinary host process whose "root" is a directo
 - any argument that is an absolute path existing under the root is rewritten to the
   root-prefixed path, so image configs may say ``["python3", "/app/server.py"]``;
 - the environment is the image's ``Env``, then the pod's env, plus ``POD_IP``, ``HOSTNAME``,
-  ``MINIKUBE_PY_ROOT`` and a ``PYTHONPATH`` starting with the interpreter start-up hook.
+  ``MINIKUBE_PY_ROOT``, a ``PYTHONPATH`` starting with the interpreter start-up hook and, for
+  a container with volume mounts, their table in ``MINIKUBE_PY_MOUNTS`` (the hook makes a
+  Python program's file paths follow it: ``pyhook/sitecustomize.py``).
 
 Failures carry upstream's words (containerd wrapping runc), so ``kubectl describe`` reads as
 it would on a real node.
@@ -22,12 +24,13 @@ it would on a real node.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
-from .protocol import ContainerError
+from .protocol import ContainerError, Mount
 
 HOST_PATH = ("/usr/local/bin", "/usr/bin", "/bin")
 # The directory holding the Python start-up hook (sitecustomize.py); the images helper owns it.
@@ -69,6 +72,24 @@ def search_path(root: Path, path: str) -> list[str]:
     return [*inside, *(entry for entry in HOST_PATH if entry not in inside)]
 
 
+def mount_table(mounts: Sequence[Mount]) -> str:
+    """The volume mounts as the Python start-up hook reads them from ``MINIKUBE_PY_MOUNTS``:
+    JSON ``[[mount path, host path, read only], …]``, compact (the hook splits that form
+    without importing ``json``). The host path is the volume itself, not the mount's
+    symlink in the root, so the mount point looks like the volume's directory, not a link."""
+    return json.dumps(
+        [
+            [
+                os.path.normpath("/" + mount.container_path.lstrip("/")),
+                os.path.abspath(mount.host_path),
+                mount.read_only,
+            ]
+            for mount in mounts
+        ],
+        separators=(",", ":"),
+    )
+
+
 def container_env(
     image_env: Mapping[str, str],
     pod_env: Mapping[str, str],
@@ -77,6 +98,7 @@ def container_env(
     pod_ip: str,
     hostname: str,
     tty: bool = False,
+    mounts: Sequence[Mount] = (),
 ) -> dict[str, str]:
     """The environment a container process starts with (no variable of the host leaks in)."""
     env: dict[str, str] = {"HOSTNAME": hostname, "HOME": str(root)}
@@ -91,6 +113,8 @@ def container_env(
         hook.append(env["PYTHONPATH"])
     env["PYTHONPATH"] = ":".join(hook)
     env["MINIKUBE_PY_ROOT"] = str(root)
+    if mounts:
+        env["MINIKUBE_PY_MOUNTS"] = mount_table(mounts)
     env["POD_IP"] = pod_ip
     return env
 

@@ -143,5 +143,6 @@ async def build_container(
         pod_ip=sandbox.config.ip,
         hostname=sandbox.config.hostname,
         tty=config.tty,
+        mounts=config.mounts,
     )
     return Container(container_id, sandbox, config, image, paths, argv, env, workdir)

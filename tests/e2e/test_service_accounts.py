@@ -10,8 +10,9 @@ the session cluster running them (an ``apply``: the same objects if they did).
 The Python pod reaches the API server at ``$KUBERNETES_SERVICE_HOST``, which must not be
 ``127.0.0.1``: the Python start-up hook sends a pod's connections to ``127.0.0.1`` to the pod's
 own address (its "localhost"), so that test runs a cluster of its own on another loopback
-address. Python programs do not see the container root as ``/`` (no mount namespace), so the
-script opens the files under ``$MINIKUBE_PY_ROOT``.
+address. Its script is what one writes for a real cluster: the official client's plain
+``load_incluster_config()`` reads the token and ``ca.crt`` at the mount path (the start-up hook
+moves a Python program's paths under a volume mount to the volume: ``MINIKUBE_PY_MOUNTS``).
 """
 
 from __future__ import annotations
@@ -26,18 +27,16 @@ from tests.e2e.conftest import Kubectl, Server, make_kubectl, serving
 from tests.e2e.test_pods import eventually
 
 MOUNT = "/var/run/secrets/kubernetes.io/serviceaccount"
-# The official client's in-cluster configuration, with the files under the container root.
+# The official client's in-cluster configuration, unchanged, as in a real pod.
 CLIENT_SCRIPT = f"""
 import os
 from kubernetes import client, config
-from kubernetes.config.incluster_config import InClusterConfigLoader
-root = os.environ["MINIKUBE_PY_ROOT"]
-InClusterConfigLoader(
-    token_filename=root + "{MOUNT}/token", cert_filename=root + "{MOUNT}/ca.crt"
-).load_and_set()
-namespace = open(root + "{MOUNT}/namespace").read()
-pods = client.CoreV1Api().list_namespaced_pod(namespace)
-print("listed", namespace, sorted(p.metadata.name for p in pods.items))
+config.load_incluster_config()
+namespace = open("{MOUNT}/namespace").read()
+api = client.CoreV1Api()
+me = api.read_namespaced_pod(os.environ["HOSTNAME"], namespace)
+pods = api.list_namespaced_pod(namespace)
+print("listed", namespace, me.metadata.name, sorted(p.metadata.name for p in pods.items))
 """
 
 
@@ -142,4 +141,4 @@ def test_a_python_pod_calls_the_api_with_its_token(own_cluster: Server, tmp_path
     done = finished(kubectl, namespace, "caller")
     logs = kubectl.out("logs", "caller", "-n", namespace)
     assert done["status"]["phase"] == "Succeeded", logs
-    assert logs == f"listed {namespace} ['caller']\n"
+    assert logs == f"listed {namespace} caller ['caller']\n"
