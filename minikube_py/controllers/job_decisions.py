@@ -4,9 +4,10 @@
 condition, a failed pod matching a ``FailJob`` rule of the pod failure policy, more counted
 failures than ``backoffLimit`` (with ``restartPolicy: OnFailure``: container restarts of the
 running pods reaching it), then ``activeDeadlineSeconds`` passed since ``startTime``. A Job
-already past ``SuccessCriteriaMet`` is not re-judged.
+already past ``SuccessCriteriaMet`` is not re-judged. With no failure decided, an Indexed Job
+whose ``successPolicy`` is met heads for success (``job_success_policy.py``).
 
-``manage`` then acts (upstream's ``syncJob`` and ``manageJob``): a Job heading for failure
+``manage`` then acts (upstream's ``syncJob`` and ``manageJob``): a Job whose outcome is decided
 deletes its active pods; otherwise a suspended Job deletes them, and a running one keeps
 ``min(parallelism, completions - succeeded)`` pods active (with no ``completions``:
 ``parallelism`` until one pod succeeded) — creating only once the failure back-off passed —
@@ -27,6 +28,7 @@ from minikube_py.controllers.job_indexes import (
     indexed_template,
     terminating_pods,
 )
+from minikube_py.controllers.job_success_policy import judge_success_policy
 from minikube_py.controllers.job_tracking import SyncContext
 from minikube_py.controllers.job_util import (
     BACKOFF_LIMIT_EXCEEDED,
@@ -59,8 +61,16 @@ MAX_POD_CREATE_DELETE_PER_SYNC = 500
 
 
 def decide(ctx: SyncContext, now: float) -> float | None:
-    """Set ``ctx.failed`` and a failure in ``ctx.finished`` if there is one; the seconds until
-    the active deadline when it is still ahead."""
+    """Set ``ctx.failed``, and in ``ctx.finished`` a failure if there is one, else a met success
+    policy; the seconds until the active deadline when it is still ahead."""
+    requeue = _judge_failure(ctx, now)
+    # upstream looks at the success policy only once no failure was decided: a Job whose
+    # failures and policy-meeting success arrive in the same sync fails
+    judge_success_policy(ctx, now)
+    return requeue
+
+
+def _judge_failure(ctx: SyncContext, now: float) -> float | None:
     job, policy = ctx.job, spec(ctx.job).get("podFailurePolicy")
     ignored = sum(
         1 for pod in ctx.new_failed if not match_pod_failure_policy(policy, pod).count_failed

@@ -669,12 +669,6 @@ def test_job_pi_waits_for_the_perl_image(kubectl: Kubectl, applied: Applied) -> 
     assert f"job-controller Created pod: {item['metadata']['name']}" in described, described
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the Job controller does not read spec.successPolicy yet: index 2 succeeds, the nine "
-    "other indexes fail and the job ends FailureTarget/Failed with BackoffLimitExceeded instead "
-    "of SuccessCriteriaMet/Complete with SuccessPolicy",
-)
 def test_job_success_policy_ends_on_index_two(kubectl: Kubectl, applied: Applied) -> None:
     """concepts/workloads/controllers/job, "Success policy": job-success-policy.yaml — ten
     indexed python pods, only index 2 exits 0, and the rule ``succeededIndexes: 0,2-3,
