@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import os
 import random
-import secrets
 import time
 import uuid
 from collections.abc import Callable
@@ -269,16 +268,17 @@ NAME_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"
 MAX_GENERATED_PREFIX = 58
 
 
-def generate_name(prefix: str) -> str:
-    suffix = "".join(secrets.choice(NAME_ALPHABET) for _ in range(5))
-    return prefix[:MAX_GENERATED_PREFIX] + suffix
-
-
-# A uid must be unique, not secret: a generator seeded once from the OS is enough, and it
-# spares each create a getrandom() system call, which showed as a tenth of the API server's
-# CPU under load on a busy machine.
+# A uid or a generated name must be unique, not secret (upstream uses math/rand for names):
+# a generator seeded once from the OS is enough, and it spares each create getrandom() system
+# calls — one per character with ``secrets.choice`` — each of which gives up the GIL and, on
+# a busy process, waits to get it back.
 _uid_source = random.Random(os.urandom(32))
 os.register_at_fork(after_in_child=lambda: _uid_source.seed(os.urandom(32)))  # no twin uids
+
+
+def generate_name(prefix: str) -> str:
+    suffix = "".join(_uid_source.choices(NAME_ALPHABET, k=5))
+    return prefix[:MAX_GENERATED_PREFIX] + suffix
 
 
 def new_uid() -> str:

@@ -193,4 +193,5 @@ class Kubelet:
             with contextlib.suppress(asyncio.CancelledError):
                 await asyncio.gather(*tasks, return_exceptions=True)
             await self.ctx.host_ports.close_all()
+            self.ctx.volumes.close()
             _log.info("kubelet stopped", node=self.node.name)

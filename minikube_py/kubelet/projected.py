@@ -160,29 +160,43 @@ def _quoted(value: str) -> str:
 
 
 def write_atomically(directory: Path, files: Payload) -> bool:
-    """Make ``directory`` hold exactly ``files`` (blocking); False if it already did."""
-    directory.mkdir(parents=True, exist_ok=True)
+    """Make ``directory`` hold exactly ``files`` (blocking); False if it already did.
+
+    Every pod writes one of these (its service-account volume) before it starts, so the
+    first write — no ``..data`` yet — makes no system call it can spare: file systems answer
+    metadata calls slowly under load."""
     data = directory / DATA_DIR
-    if data.is_symlink() and _holds(data, files):
+    fresh = not data.is_symlink()
+    if not fresh and _holds(data, files):
         return False
     stamp = time.strftime("%Y_%m_%d_%H_%M_%S", time.gmtime()) + f".{time.time_ns() % 10**9:09d}"
     version = directory / f"..{stamp}"
+    version.mkdir(parents=True)  # the volume directory too, the first time
     for relative, (content, mode) in files.items():
         target = version / _inside(relative)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_bytes(content)
-        target.chmod(mode & 0o777)
-    version.mkdir(parents=True, exist_ok=True)  # an empty payload is an empty version
-    old = os.readlink(data) if data.is_symlink() else None
+        if target.parent != version:
+            target.parent.mkdir(parents=True, exist_ok=True)
+        # created with its mode; chmod only where the umask took bits away
+        descriptor = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode & 0o777)
+        try:
+            os.write(descriptor, content)
+            if os.fstat(descriptor).st_mode & 0o777 != mode & 0o777:
+                os.fchmod(descriptor, mode & 0o777)
+        finally:
+            os.close(descriptor)
+    old = None if fresh else os.readlink(data)
     staging = directory / "..data_tmp"
-    staging.unlink(missing_ok=True)
+    if not fresh:
+        staging.unlink(missing_ok=True)
     staging.symlink_to(version.name)
     staging.replace(data)  # the atomic switch
     wanted = {_inside(relative).parts[0] for relative in files}
     for name in wanted:
         visible = directory / name
-        if not visible.is_symlink():
+        if fresh or not visible.is_symlink():
             visible.symlink_to(f"{DATA_DIR}/{name}")
+    if fresh:
+        return True
     for entry in directory.iterdir():  # paths the new version no longer has
         if not entry.name.startswith("..") and entry.name not in wanted and entry.is_symlink():
             entry.unlink()

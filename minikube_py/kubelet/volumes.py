@@ -12,12 +12,15 @@ sandbox is removed::
 
 ``medium: Memory`` is a directory on disk as well (a tmpfs mount needs root), and
 ``sizeLimit`` is not enforced yet. A ``projected`` volume (``projected.py``) is files made
-from API objects — the service-account volume every pod gets is one — at
-``<pod dir>/volumes/kubernetes.io~projected/<volume name>/``; since it reads the API and its
-token expires, ``PodVolumes`` (one per kubelet) prepares it and keeps rewriting it while the
-pod runs, whenever a token is due. The other volume kinds (configMap, secret, hostPath,
-persistentVolumeClaim …) come with the configuration and storage work: until then a mount of
-one of them is left out, and the container runs without it.
+from API objects — the service-account volume every pod gets is one. Like upstream's kubelet,
+which mounts these on tmpfs, we keep them in memory: a directory of the node's under
+``/dev/shm`` (``<memory>/<pod uid>/<volume name>/``; where there is no writable ``/dev/shm``,
+``<pod dir>/volumes/kubernetes.io~projected/<volume name>/``). Every pod writes one before it
+starts, and a disk's metadata calls made that the slowest step of a pod's start under load.
+Since it reads the API and its token expires, ``PodVolumes`` (one per kubelet) prepares it
+and keeps rewriting it while the pod runs, whenever a token is due. The other volume kinds
+(configMap, secret, hostPath, persistentVolumeClaim …) come with the configuration and storage
+work: until then a mount of one of them is left out, and the container runs without it.
 
 In the process runtime a mount is a symlink at root + ``mountPath`` (see
 ``runtime/sandbox.py``), and paths into a mount in the container's command line — also those
@@ -28,6 +31,8 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shutil
+import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -43,6 +48,7 @@ Object = dict[str, Any]
 EMPTY_DIR = "kubernetes.io~empty-dir"
 PROJECTED = "kubernetes.io~projected"
 RETRY = 10.0  # seconds before a refresh that failed is tried again
+SHARED_MEMORY = Path("/dev/shm")  # a tmpfs on Linux
 _log = get_logger("kubelet")
 
 
@@ -56,11 +62,32 @@ class PodVolumes:
         self.allocatable = allocatable
         self.tokens = TokenManager(client, clock)
         self._refreshers: dict[str, asyncio.Task[None]] = {}  # by pod uid
+        self._memory: Path | None = None  # made on first use, removed by ``close``
+
+    def _memory_directory(self, pod_uid: str) -> Path | None:
+        """The pod's directory in memory for projected volumes; None without a tmpfs."""
+        if self._memory is None:
+            if not (SHARED_MEMORY.is_dir() and os.access(SHARED_MEMORY, os.W_OK)):
+                return None
+            self._memory = Path(tempfile.mkdtemp(prefix="minikube-py-", dir=SHARED_MEMORY))
+        return self._memory / pod_uid
+
+    def close(self) -> None:
+        """The kubelet stops: remove every volume kept in memory."""
+        if self._memory is not None:
+            shutil.rmtree(self._memory, ignore_errors=True)
+            self._memory = None
 
     async def prepare(self, pod: Object, pod_directory: Path) -> dict[str, Path]:
         """Every volume of ``pod`` this kubelet provides: name → host directory. Raises
         ``VolumeError`` (upstream's ``FailedMount``) when one cannot be set up now."""
-        prepared = await asyncio.to_thread(prepare_volumes, pod, pod_directory)
+        volumes = (pod.get("spec") or {}).get("volumes") or []
+        # emptyDirs are made in a thread (a directory tree may be deep); a pod without any
+        # (most: only the service-account volume) makes no thread hop, which costs more than
+        # the work on a busy process (the GIL must be won back)
+        prepared = {}
+        if any("emptyDir" in volume for volume in volumes if isinstance(volume, dict)):
+            prepared = await asyncio.to_thread(prepare_volumes, pod, pod_directory)
         prepared.update(await self._project(pod, pod_directory))
         uid = str(pod["metadata"].get("uid", ""))
         if self.tokens.refresh_at(uid) is not None and uid not in self._refreshers:
@@ -73,6 +100,13 @@ class PodVolumes:
         if refresher is not None:
             refresher.cancel()
         self.tokens.forget(pod_uid)
+        if self._memory is not None and pod_uid:
+            shutil.rmtree(self._memory / pod_uid, ignore_errors=True)
+
+    def projected_directory(self, pod: Object, pod_directory: Path, name: str) -> Path:
+        """Where the pod's projected volume ``name`` lives: in memory where possible."""
+        memory = self._memory_directory(str(pod["metadata"].get("uid", "")))
+        return memory / name if memory else pod_directory / "volumes" / PROJECTED / name
 
     async def _project(self, pod: Object, pod_directory: Path) -> dict[str, Path]:
         written = {}
@@ -91,8 +125,9 @@ class PodVolumes:
                     raise VolumeError(
                         f'MountVolume.SetUp failed for volume "{name}" : {error}'
                     ) from None
-                directory = pod_directory / "volumes" / PROJECTED / name
-                await asyncio.to_thread(write_atomically, directory, files)
+                directory = self.projected_directory(pod, pod_directory, name)
+                # a few small files in memory, written in place: cheaper than a thread hop
+                write_atomically(directory, files)
                 written[name] = directory
         return written
 

@@ -42,8 +42,8 @@ async def running(cluster: Cluster, name: str = "web") -> Object:
 
 
 def volume_dir(cluster: Cluster, made: Object) -> Path:
-    uid = made["metadata"]["uid"]
-    return cluster.kubelet.ctx.directory / "pods" / uid / "volumes" / PROJECTED / api_access(made)
+    pod_dir = cluster.kubelet.ctx.directory / "pods" / made["metadata"]["uid"]
+    return cluster.kubelet.ctx.volumes.projected_directory(made, pod_dir, api_access(made))
 
 
 async def test_the_service_account_volume_holds_token_ca_and_namespace(cluster: Cluster) -> None:
@@ -65,6 +65,7 @@ async def test_automount_false_gives_no_volume(cluster: Cluster) -> None:
     await running(cluster)
     assert not made["spec"].get("volumes")
     pod_dir = cluster.kubelet.ctx.directory / "pods" / made["metadata"]["uid"]
+    assert not cluster.kubelet.ctx.volumes.projected_directory(made, pod_dir, "any").exists()
     assert not (pod_dir / "volumes" / PROJECTED).exists()
     (container,) = cluster.fake.containers.values()
     assert container.config.mounts == []
