@@ -222,9 +222,13 @@ class Storage:
                 if new == old or dry_run:
                     return new  # a no-op keeps its resourceVersion, as upstream
                 metadata = new["metadata"]
+                # the last finalizer gone from an object being deleted removes it — unless a
+                # grace period still runs (a pod its kubelet is stopping: the kubelet's final
+                # delete removes it), as upstream's ShouldDeleteDuringUpdate
                 if (
                     metadata.get("deletionTimestamp")
                     and not metadata.get("finalizers")
+                    and not metadata.get("deletionGracePeriodSeconds")
                     and not holds_content(rt, new)
                 ):
                     return await self._remove(rt, namespace, name, revision)
