@@ -69,6 +69,13 @@ def _job_spec(spec: dict[str, Any], path: str) -> list[Cause]:
         )
         if replacement not in allowed:
             causes.append(not_supported(f"{path}.podReplacementPolicy", replacement, allowed))
+    if spec.get("successPolicy") is not None:
+        if mode != "Indexed":
+            causes.append(
+                invalid(f"{path}.completionMode", mode, "requires indexed completion mode")
+            )
+        else:
+            causes += _success_policy(spec, f"{path}.successPolicy")
     template = mapping(spec, "template")
     causes += validate_pod_template(template, f"{path}.template")
     restart = text(mapping(template, "spec"), "restartPolicy")
@@ -83,6 +90,93 @@ def _job_spec(spec: dict[str, Any], path: str) -> list[Cause]:
             invalid(at, restart, 'only "Never" is supported when podFailurePolicy is specified')
         )
     return causes
+
+
+MAX_SUCCESS_POLICY_RULES = 20
+
+
+def _success_policy(spec: dict[str, Any], path: str) -> list[Cause]:
+    """``validateSuccessPolicy``: some rules, each naming indexes or a count that can be met."""
+    rules = as_dict(spec.get("successPolicy")).get("rules") or []
+    at = f"{path}.rules"
+    causes: list[Cause] = []
+    if not rules:
+        causes.append(
+            required(at, "at least one rules must be specified when the successPolicy is specified")
+        )
+    if len(rules) > MAX_SUCCESS_POLICY_RULES:
+        causes.append(
+            Cause(
+                "FieldValueTooMany",
+                f"must have at most {MAX_SUCCESS_POLICY_RULES} items",
+                at,
+            )
+        )
+    wanted = spec.get("completions")
+    completions = wanted if is_int(wanted) else 0
+    for number, rule in enumerate(rules):
+        rule = as_dict(rule)
+        here = f"{at}[{number}]"
+        indexes, count = rule.get("succeededIndexes"), rule.get("succeededCount")
+        if indexes is None and count is None:
+            causes.append(
+                required(
+                    here, "at least one of succeededCount or succeededIndexes must be specified"
+                )
+            )
+        size = 0
+        if isinstance(indexes, str):
+            size, problem = _count_indexes(indexes, completions)
+            if problem:
+                causes.append(
+                    invalid(
+                        f"{here}.succeededIndexes",
+                        indexes,
+                        f"error parsing succeededIndexes: {problem}",
+                    )
+                )
+        if is_int(count):
+            counted = f"{here}.succeededCount"
+            if count < 0:
+                causes.append(invalid(counted, count, "must be greater than or equal to 0"))
+            if count > completions:
+                causes.append(
+                    invalid(
+                        counted,
+                        count,
+                        f"must be less than or equal to {completions} "
+                        "(the number of specified completions)",
+                    )
+                )
+            if isinstance(indexes, str) and count > size:
+                causes.append(
+                    invalid(
+                        counted,
+                        count,
+                        f"must be less than or equal to {size} "
+                        "(the number of indexes in the specified succeededIndexes field)",
+                    )
+                )
+    return causes
+
+
+def _count_indexes(text: str, completions: int) -> tuple[int, str]:
+    """How many indexes ``"0,2-4"`` names, and what is wrong with it ("" if nothing): each
+    index below ``completions``, intervals in increasing order without overlap."""
+    size, last = 0, -1
+    for part in text.split(","):
+        first, _, end = part.partition("-")
+        if not first.isdigit() or (end and not end.isdigit()):
+            return size, f'cannot parse integer index: "{part}"'
+        low, high = int(first), int(end) if end else int(first)
+        if high < low:
+            return size, f"non-increasing order, previous: {low}, current: {high}"
+        if low <= last:
+            return size, f"overlapping intervals, previous: {last}, current: {low}"
+        if high >= completions:
+            return size, f"too large index: {high}"
+        size, last = size + high - low + 1, high
+    return size, ""
 
 
 def _generated_selector(job: Any) -> list[Cause]:
