@@ -177,7 +177,7 @@ def json_patch(target: Object, operations: Any) -> Object:
     return patched
 
 
-class _TypedTest(jsonpatch.TestOperation):  # type: ignore[misc]  # untyped library
+class _TypedTest(jsonpatch.TestOperation):
     """``test`` as Go compares values: ``1``, ``1.0`` and ``true`` are three different ones."""
 
     def apply(self, obj: Any) -> Any:
@@ -199,7 +199,7 @@ def _same(a: Any, b: Any) -> bool:
     return bool(a == b)
 
 
-class _GoJsonPatch(jsonpatch.JsonPatch):  # type: ignore[misc]  # untyped library
+class _GoJsonPatch(jsonpatch.JsonPatch):
     operations = MappingProxyType({**jsonpatch.JsonPatch.operations, "test": _TypedTest})
 
 
