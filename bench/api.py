@@ -62,7 +62,8 @@ outright. How long ``serve`` took to exit after SIGTERM is printed, or a warning
 be killed. Every loop is bounded by a count and a deadline. ``--quick`` shrinks the durations
 (not the 5,000 pods) so that the run stays under 45 seconds on 2 cores; a full run takes about
 1.5 minutes. ``--pod-list-only`` runs just the 5,000-pod list (no etcd, no start timing), for
-work on that one goal; ``--pod-list-runs N`` sets how many lists are timed.
+work on that one goal; ``--pod-list-runs N`` sets how many lists are timed. ``--start-only``
+runs just the start-to-ready timing (etcd and serve, ``--starts N`` rounds each, default 3).
 """
 
 from __future__ import annotations
@@ -824,6 +825,19 @@ def ms_list(values: Sequence[float]) -> str:
     return ", ".join(f"{v * 1e3:.0f}" for v in values)
 
 
+def print_starts(results: Results, params: Params) -> tuple[float, float]:
+    """Print the start-to-ready line; return the medians (serve, etcd) in seconds."""
+    serve_start = statistics.median(results.serve_starts)
+    etcd_start = statistics.median(results.etcd_starts)
+    ratio = serve_start / etcd_start if etcd_start else math.inf
+    print(
+        f"start to ready, median of {params.starts}: serve {serve_start * 1e3:.0f} ms "
+        f"(runs: {ms_list(results.serve_starts)}) vs etcd {etcd_start * 1e3:.0f} ms "
+        f"(runs: {ms_list(results.etcd_starts)}); ratio {ratio:.3f}x"
+    )
+    return serve_start, etcd_start
+
+
 def print_report(results: Results, params: Params, header: Sequence[str]) -> None:
     print()
     for text in header:
@@ -875,13 +889,7 @@ def print_report(results: Results, params: Params, header: Sequence[str]) -> Non
         f"{percentile(w.write_latencies, 99) * 1e3:.1f} ms; server "
         f"{w.server_cpu / w.elapsed:.2f} cores, harness {w.harness_cpu / w.elapsed:.2f} cores"
     )
-    serve_start = statistics.median(results.serve_starts)
-    etcd_start = statistics.median(results.etcd_starts)
-    print(
-        f"start to ready, median of {params.starts}: serve {serve_start * 1e3:.0f} ms "
-        f"(runs: {ms_list(results.serve_starts)}) vs etcd {etcd_start * 1e3:.0f} ms "
-        f"(runs: {ms_list(results.etcd_starts)})"
-    )
+    serve_start, etcd_start = print_starts(results, params)
     print()
     print("Goals")
     goals: list[tuple[bool, str, str]] = []
@@ -950,6 +958,16 @@ def pod_list_only(params: Params) -> int:
     return 0
 
 
+def start_only(etcd_binary: str, params: Params) -> int:
+    """Just the start-to-ready timing, for work on that one goal."""
+    results = Results()
+    with tempfile.TemporaryDirectory(prefix="bench-api-", ignore_cleanup_errors=True) as tmp:
+        time_starts(etcd_binary, Path(tmp), params, results)
+    print()
+    print_starts(results, params)
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--quick", action="store_true", help="short run (< 45 s) for a smoke test")
@@ -959,10 +977,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="only the cluster-wide list of 5,000 pods (no etcd, no other phases)",
     )
     parser.add_argument("--pod-list-runs", type=int, help="how many pod lists to time")
+    parser.add_argument(
+        "--start-only",
+        action="store_true",
+        help="only start-to-ready of serve vs etcd (no load phases)",
+    )
+    parser.add_argument("--starts", type=int, help="how many starts of each to time")
     args = parser.parse_args(argv)
     params = QUICK if args.quick else FULL
     if args.pod_list_runs:
         params = dataclasses.replace(params, pod_list_runs=args.pod_list_runs)
+    if args.starts:
+        params = dataclasses.replace(params, starts=args.starts)
     if args.pod_list_only:
         return pod_list_only(params)
 
@@ -977,6 +1003,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
 
     signal.signal(signal.SIGTERM, _terminate_as_interrupt)
+    if args.start_only:
+        return start_only(etcd_binary, params)
     started = time.perf_counter()
     busy_before, own_before = system_busy_seconds(), time.process_time()
     children_before = children_cpu_seconds()

@@ -6,6 +6,13 @@ node agent (kubelet) per node, then the controller manager, each an API client o
 in this process; the service proxy joins when its issue lands. ``running_cluster`` starts them
 and stops them in reverse order; the CLI's ``serve`` / ``start`` and the embedded ``Cluster``
 all go through it, so they cannot differ.
+
+Start-up is ordered for a short time to ready, as upstream's: the API server is ready (its
+``/readyz``) once it serves, and does not wait for kubelets or controllers. So only what the
+API server needs is imported with this module; the kubelet, runtimes, scheduler and
+controllers (most of the package) are imported on a worker thread after the server listens,
+while the event loop already answers requests, and ``on_serving`` tells the caller the URL at
+that moment. The nodes are registered before ``running_cluster`` yields.
 """
 
 from __future__ import annotations
@@ -13,10 +20,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import fcntl
+import importlib
 import os
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import attrs
 
@@ -26,16 +34,15 @@ from minikube_py.apiserver.server import ApiServer
 from minikube_py.apiserver.tokens import TokenIssuer
 from minikube_py.client import Client
 from minikube_py.config import NodeConfig, plan_nodes
-from minikube_py.controllers.manager import ControllerManager
-from minikube_py.controllers.standard import ControllerSettings, standard_controllers
-from minikube_py.kubelet.agent import AgentTimings, NodeAgent
 from minikube_py.logs import get_logger
-from minikube_py.runtime.fake import FakeRuntime
-from minikube_py.runtime.images.store import ImageStore
-from minikube_py.runtime.process import ProcessRuntime
-from minikube_py.runtime.protocol import ContainerRuntime, NodeStreams
-from minikube_py.scheduler.scheduler import Scheduler
-from minikube_py.store import Encryption, load_or_create_key, open_store
+from minikube_py.store import Encryption, SqlStore, load_or_create_key, open_store
+
+if TYPE_CHECKING:  # imported after the API server serves: see _import_components
+    from minikube_py.controllers.manager import ControllerManager
+    from minikube_py.controllers.standard import ControllerSettings
+    from minikube_py.kubelet.agent import AgentTimings, NodeAgent
+    from minikube_py.runtime.images.store import ImageStore
+    from minikube_py.runtime.protocol import ContainerRuntime, NodeStreams
 
 _log = get_logger("cluster")
 
@@ -61,8 +68,17 @@ class ClusterConfig:
     # "process": containers are real processes; "fake": pods run at once without processes
     # (kwok's idea), for control-plane tests and benchmarks at scale.
     runtime: Literal["process", "fake"] = "process"
-    timings: AgentTimings = attrs.field(factory=AgentTimings)
-    controllers: ControllerSettings = attrs.field(factory=ControllerSettings)
+    timings: AgentTimings | None = None  # None: the kubelet's defaults (upstream's)
+    crash_backoff: float | None = None  # overrides ``timings.crash_backoff`` (a CLI flag)
+    controllers: ControllerSettings | None = None  # None: the defaults
+
+    def agent_timings(self) -> AgentTimings:
+        from minikube_py.kubelet.agent import AgentTimings
+
+        timings = self.timings or AgentTimings()
+        if self.crash_backoff is not None:
+            timings = attrs.evolve(timings, crash_backoff=self.crash_backoff)
+        return timings
 
     @property
     def directory(self) -> Path:
@@ -111,17 +127,42 @@ def _exclusive(directory: Path) -> Iterator[None]:
         lock.close()
 
 
+# Imported on a worker thread once the API server serves (the module docstring says why).
+_COMPONENTS = (
+    "minikube_py.kubelet.agent",
+    "minikube_py.runtime.fake",
+    "minikube_py.runtime.process",
+    "minikube_py.runtime.images.store",
+    "minikube_py.scheduler.scheduler",
+    "minikube_py.controllers.manager",
+    "minikube_py.controllers.standard",
+)
+
+
+async def _import_components() -> None:
+    """Import the components on a worker thread, so that the API server answers meanwhile."""
+
+    def load() -> None:
+        for name in _COMPONENTS:
+            importlib.import_module(name)
+
+    await asyncio.to_thread(load)
+
+
 @contextlib.asynccontextmanager
-async def running_cluster(config: ClusterConfig) -> AsyncIterator[RunningCluster]:
-    """Start the cluster, yield it while it runs, stop it on exit."""
+async def running_cluster(
+    config: ClusterConfig, *, on_serving: Callable[[str, Path | None], None] | None = None
+) -> AsyncIterator[RunningCluster]:
+    """Start the cluster, yield it while it runs, stop it on exit. ``on_serving(url,
+    kubeconfig)`` is called as soon as the API server serves, before the nodes and controllers
+    start."""
     directory = config.directory
     directory.mkdir(parents=True, exist_ok=True)
     with _exclusive(directory):
         key = load_or_create_key(directory / "encryption.key")
         url = config.store_url or f"sqlite:///{directory / 'state.db'}"
-        store = await open_store(url, encryption=Encryption(key))
+        store, pki = await _open_store_and_pki(config, directory, url, key)
         try:
-            pki = ensure_pki(directory, addresses=[config.address, "127.0.0.1"])
             tokens = TokenIssuer(load_or_create_key(directory / "sa.key"))
             node_streams: dict[str, NodeStreams] = {}  # filled as the node agents are made
             server = ApiServer(
@@ -144,6 +185,9 @@ async def running_cluster(config: ClusterConfig) -> AsyncIterator[RunningCluster
                     kubeconfig = write_kubeconfig(
                         profile=config.profile, server=server.url, pki=pki, path=config.kubeconfig
                     )
+                if on_serving is not None:
+                    on_serving(server.url, kubeconfig)
+                await _import_components()
                 client = server.client("kubelet")
                 async with (
                     _running_nodes(
@@ -165,9 +209,32 @@ async def running_cluster(config: ClusterConfig) -> AsyncIterator[RunningCluster
             await store.close()
 
 
+async def _open_store_and_pki(
+    config: ClusterConfig, directory: Path, url: str, key: bytes
+) -> tuple[SqlStore, Pki]:
+    """The store and the certificates at the same time: on a fresh directory both are mostly
+    fsyncs (the schema, the keys), which wait on the disk without holding the GIL."""
+    addresses = [config.address, "127.0.0.1"]
+    store, pki = await asyncio.gather(
+        open_store(url, encryption=Encryption(key)),
+        asyncio.to_thread(ensure_pki, directory, addresses=addresses),
+        return_exceptions=True,
+    )
+    if isinstance(store, BaseException):
+        raise store
+    if isinstance(pki, BaseException):
+        await store.close()
+        raise pki
+    return store, pki
+
+
 def _runtime(config: ClusterConfig, node_dir: Path, images: ImageStore) -> ContainerRuntime:
     if config.runtime == "fake":
+        from minikube_py.runtime.fake import FakeRuntime
+
         return FakeRuntime(node_dir / "runtime")
+    from minikube_py.runtime.process import ProcessRuntime
+
     return ProcessRuntime(node_dir / "runtime", images)
 
 
@@ -177,7 +244,11 @@ async def _running_controllers(
 ) -> AsyncIterator[ControllerManager]:
     """The controller manager, started once the nodes are registered (a ReplicaSet's pods
     then have somewhere to go) and stopped first, so nothing is recreated during shutdown."""
-    controllers = standard_controllers(client, config.controllers, ca_pem=pki.ca_cert.read_text())
+    from minikube_py.controllers.manager import ControllerManager
+    from minikube_py.controllers.standard import ControllerSettings, standard_controllers
+
+    settings = config.controllers or ControllerSettings()
+    controllers = standard_controllers(client, settings, ca_pem=pki.ca_cert.read_text())
     manager = ControllerManager(client, controllers)
     task = asyncio.create_task(manager.run(), name="controller-manager")
     try:
@@ -200,6 +271,8 @@ class Nodes:
         streams: dict[str, NodeStreams],
         api_endpoint: tuple[str, int],
     ) -> None:
+        from minikube_py.runtime.images.store import ImageStore
+
         self.config, self.client, self.directory, self.streams = config, client, directory, streams
         self.api_endpoint = api_endpoint  # where pods reach the API server
         self.images = ImageStore(directory / "images")
@@ -208,6 +281,8 @@ class Nodes:
 
     def prepare(self, node: NodeConfig) -> NodeAgent:
         """A node agent for ``node`` with its own runtime, not yet registered or running."""
+        from minikube_py.kubelet.agent import NodeAgent
+
         node_dir = self.directory / "nodes" / node.name
         agent = NodeAgent(
             self.client,
@@ -215,7 +290,7 @@ class Nodes:
             _runtime(self.config, node_dir, self.images),
             profile=self.config.profile,
             directory=node_dir,
-            timings=self.config.timings,
+            timings=self.config.agent_timings(),
             api_endpoint=self.api_endpoint,
         )
         self.streams[node.name] = agent.streams
@@ -262,6 +337,8 @@ async def _running_nodes(
 ) -> AsyncIterator[Nodes]:
     """The scheduler and a node agent per node, registered before the cluster counts as up;
     on the way out the agents stop first, then every container, then the scheduler."""
+    from minikube_py.scheduler.scheduler import Scheduler
+
     nodes = Nodes(config, client, directory, streams, api_endpoint)
     planned = plan_nodes(config.profile, config.nodes, cpu=config.cpus, memory=config.memory)
     agents = [nodes.prepare(node) for node in planned]

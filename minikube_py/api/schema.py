@@ -15,7 +15,8 @@ structs, ``additionalProperties`` for maps, ``items`` for lists; a schema that m
 from __future__ import annotations
 
 import functools
-from importlib import resources
+import importlib.util
+from pathlib import Path
 from typing import Any
 
 import orjson
@@ -26,7 +27,12 @@ _SOURCE = ("kubernetes_validate", "kubernetes-json-schema/v1.32.0-local/_definit
 @functools.cache
 def _definitions() -> dict[str, Any]:
     package, path = _SOURCE
-    raw = resources.files(package).joinpath(path).read_bytes()
+    # Found, not imported: importing kubernetes_validate (and jsonschema with it) costs more
+    # than parsing the file, and the API server reads this on its way to ready.
+    spec = importlib.util.find_spec(package)
+    if spec is None or not spec.submodule_search_locations:
+        raise ModuleNotFoundError(f"the {package} package is not installed", name=package)
+    raw = (Path(spec.submodule_search_locations[0]) / path).read_bytes()
     defs: dict[str, Any] = orjson.loads(raw)["$defs"]
     return defs
 

@@ -28,6 +28,8 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 USER = web.RequestKey("user", UserInfo)  # who is asking, for the handlers (and RBAC later)
 HEALTH_CHECKS = ("ping", "log", "etcd", "informer-sync", "poststarthook/start-apiserver")
+# Upstream's /readyz also waits for its post-start hooks; ours is the bootstrap objects.
+BOOTSTRAP_CHECK = "poststarthook/bootstrap-controller"
 
 
 def make_app(
@@ -37,7 +39,10 @@ def make_app(
     *,
     server_address: Callable[[], str],
     node_streams: Mapping[str, NodeStreams] | None = None,
+    bootstrapped: Callable[[], bool] = lambda: True,
 ) -> web.Application:
+    """The application; ``bootstrapped()`` says whether the bootstrap objects exist, which
+    ``/readyz`` waits for as upstream's does (``/livez`` and ``/healthz`` do not)."""
     streams: Mapping[str, NodeStreams] = {} if node_streams is None else node_streams
 
     @web.middleware
@@ -75,7 +80,7 @@ def make_app(
         if path == "/version":
             return reply(discovery.version_info())
         if path.split("/")[1] in ("healthz", "livez", "readyz"):
-            return _health(path, verbose="verbose" in request.query)
+            return _health(path, verbose="verbose" in request.query, ready=bootstrapped())
         if path.startswith("/openapi/"):
             return openapi.respond(registry, request)
         found = _discovery(registry, path, server_address())
@@ -120,11 +125,17 @@ def _missing() -> dict[str, Any]:
     raise errors.path_not_found()
 
 
-def _health(path: str, *, verbose: bool) -> web.Response:
-    """``ok``, or with ``?verbose`` one ``[+]check ok`` line per check, as upstream."""
+def _health(path: str, *, verbose: bool, ready: bool) -> web.Response:
+    """``ok``, or with ``?verbose`` one ``[+]check ok`` line per check, as upstream; a failed
+    check is a 500 listing every check, verbose or not, also as upstream."""
     endpoint = path.split("/")[1]
-    if not verbose:
+    failed = endpoint == "readyz" and not ready
+    if not verbose and not failed:
         return web.Response(text="ok", content_type="text/plain")
     lines = [f"[+]{check} ok" for check in HEALTH_CHECKS]
-    lines.append(f"{endpoint} check passed")
-    return web.Response(text="\n".join(lines) + "\n", content_type="text/plain")
+    if endpoint == "readyz":
+        state = "failed: reason withheld" if failed else "ok"
+        lines.append(f"[{'-' if failed else '+'}]{BOOTSTRAP_CHECK} {state}")
+    lines.append(f"{endpoint} check {'failed' if failed else 'passed'}")
+    text = "\n".join(lines) + "\n"
+    return web.Response(text=text, status=500 if failed else 200, content_type="text/plain")

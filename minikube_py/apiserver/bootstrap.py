@@ -3,11 +3,14 @@
 Upstream's apiserver creates ``default``, ``kube-system``, ``kube-public`` and
 ``kube-node-lease`` at start, and the ``kubernetes`` Service in ``default`` — the address pods
 use to reach the API — with Endpoints pointing at the apiserver itself. Objects that already
-exist are left as they are, so a restart changes nothing.
+exist are left as they are, so a restart changes nothing. The namespaces are created together,
+then the Service and its Endpoints together: each group shares one durable commit (the store
+batches concurrent writes), which shortens the API server's way to ready.
 """
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from minikube_py.api import errors
@@ -29,10 +32,11 @@ async def _ensure(
 
 
 async def bootstrap(storage: Storage, *, host: str, port: int) -> None:
-    for name in NAMESPACES:
-        await _ensure(storage, "namespaces", None, {"metadata": {"name": name}})
+    await asyncio.gather(
+        *(_ensure(storage, "namespaces", None, {"metadata": {"name": name}}) for name in NAMESPACES)
+    )
     labels = {"component": "apiserver", "provider": "kubernetes"}
-    await _ensure(
+    service = _ensure(
         storage,
         "services",
         "default",
@@ -46,7 +50,7 @@ async def bootstrap(storage: Storage, *, host: str, port: int) -> None:
             },
         },
     )
-    await _ensure(
+    endpoints = _ensure(
         storage,
         "endpoints",
         "default",
@@ -63,3 +67,4 @@ async def bootstrap(storage: Storage, *, host: str, port: int) -> None:
             ],
         },
     )
+    await asyncio.gather(service, endpoints)

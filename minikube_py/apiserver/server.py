@@ -63,6 +63,7 @@ class ApiServer:
         # {node name: its kubelet's streams} for pods/log, exec, attach; the cluster may add
         # nodes to its mapping while the server runs
         self.node_streams: Mapping[str, NodeStreams] = {} if node_streams is None else node_streams
+        self.bootstrapped = False  # what /readyz waits for, after the socket listens
 
     @property
     def url(self) -> str:
@@ -82,6 +83,7 @@ class ApiServer:
             self.authenticator,
             server_address=lambda: f"{self.host}:{self.port}",
             node_streams=self.node_streams,
+            bootstrapped=lambda: self.bootstrapped,
         )
         self._runner = web.AppRunner(
             app,
@@ -104,6 +106,7 @@ class ApiServer:
             assert server is not None and hasattr(server, "sockets")  # asyncio's or uvloop's
             self.port = server.sockets[0].getsockname()[1]
         await bootstrap(self.storage, host=self.host, port=self.port)
+        self.bootstrapped = True
         _log.info("apiserver serving", url=self.url, resources=len(self.registry))
 
     async def stop(self) -> None:

@@ -20,7 +20,6 @@ import click
 from minikube_py import __version__
 from minikube_py.cli.background import running_pid, start_background, stop_background
 from minikube_py.cluster import ClusterConfig, ClusterError, running_cluster
-from minikube_py.kubelet.agent import AgentTimings
 from minikube_py.logs import configure_logging
 from minikube_py.store import StoreError
 
@@ -122,7 +121,7 @@ def serve(
         cpus=cpus,
         memory=memory,
         runtime=runtime,
-        timings=AgentTimings(crash_backoff=crash_backoff),
+        crash_backoff=crash_backoff,
     )
     configure_logging(json_file=config.directory / "cluster.log", console=False)
     try:
@@ -147,9 +146,16 @@ async def _serve(config: ClusterConfig) -> None:
     stop = asyncio.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
-    async with running_cluster(config) as cluster:
+
+    def serving(url: str, kubeconfig: Path | None) -> None:
+        # As soon as the API server answers (upstream's readyz): the nodes and controllers
+        # are still starting, and say so in the next line.
+        click.echo(f"minikube-py: serving {url} (kubeconfig: {kubeconfig})")
+
+    async with running_cluster(config, on_serving=serving) as cluster:
         _tune_garbage_collection()
-        click.echo(f"minikube-py: serving {cluster.url} (kubeconfig: {cluster.kubeconfig})")
+        names = ", ".join(agent.node.name for agent in cluster.agents)
+        click.echo(f"minikube-py: nodes registered: {names}")
         await stop.wait()
     click.echo("minikube-py: stopped")
 

@@ -2,8 +2,9 @@
 
 ``start`` launches ``python -m minikube_py serve`` as a detached process of its own session,
 its output going to ``serve.log`` in the profile directory, and waits until the process says
-it is serving. The running cluster holds its state directory's lock file, which names its pid;
-``stop`` sends that pid SIGTERM (the same clean shutdown as Ctrl-C) and waits for it to end.
+it is serving and its nodes are registered. The running cluster holds its state directory's
+lock file, which names its pid; ``stop`` sends that pid SIGTERM (the same clean shutdown as
+Ctrl-C) and waits for it to end.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from minikube_py.cluster import ClusterError
 _START_SECONDS = 30.0
 _STOP_SECONDS = 15.0
 _SERVING = re.compile(r"serving (https://\S+) \(kubeconfig: (.*)\)")
+_NODES_REGISTERED = "nodes registered:"  # printed after the "serving" line
 
 
 def running_pid(directory: Path) -> int | None:
@@ -46,7 +48,8 @@ def running_pid(directory: Path) -> int | None:
 
 
 def start_background(directory: Path, serve_args: list[str]) -> tuple[str, str]:
-    """Launch ``serve`` detached; returns (url, kubeconfig) once it serves."""
+    """Launch ``serve`` detached; returns (url, kubeconfig) once it serves and its nodes are
+    registered, as ``minikube start`` returns with the node there."""
     directory.mkdir(parents=True, exist_ok=True)
     log = directory / "serve.log"
     with open(log, "wb") as output:
@@ -59,8 +62,9 @@ def start_background(directory: Path, serve_args: list[str]) -> tuple[str, str]:
         )
     deadline = time.monotonic() + _START_SECONDS
     while time.monotonic() < deadline:
-        match = _SERVING.search(log.read_text(errors="replace"))
-        if match:
+        text = log.read_text(errors="replace")
+        match = _SERVING.search(text)
+        if match and _NODES_REGISTERED in text:
             return match.group(1), match.group(2)
         if process.poll() is not None:
             tail = log.read_text(errors="replace").strip().splitlines()[-1:] or ["no output"]

@@ -1,10 +1,12 @@
 """One real cluster for the whole e2e session, and the clients that talk to it.
 
 The cluster is a ``python -m minikube_py serve`` child process on 127.0.0.1 with a free port
-and the ephemeral store, exactly what a user starts by hand; its one "serving" line tells us
-the URL. It is always stopped (SIGTERM to the pid we started, then SIGKILL if it lingers),
-whether the tests passed or not. After every test the fixtures check that the server is still
-alive and logged no internal error (an error log line means some request got a 5xx).
+and the ephemeral store, exactly what a user starts by hand; its "serving" line tells us the
+URL (printed as soon as the API server answers), and its "nodes registered" line that the
+nodes exist, which is what the tests expect of a started cluster. It is always stopped
+(SIGTERM to the pid we started, then SIGKILL if it lingers), whether the tests passed or not.
+After every test the fixtures check that the server is still alive and logged no internal
+error (an error log line means some request got a 5xx).
 
 ``kubectl`` runs with a fresh HOME, its own ``--cache-dir`` (discovery is cached for hours)
 and ``KUBECONFIG`` pointing at the standalone kubeconfig the server wrote. Where no kubectl is
@@ -32,6 +34,7 @@ from typing import Any
 import pytest
 
 SERVING = re.compile(r"minikube-py: serving (https://(\S+):(\d+)) \(kubeconfig: (.+)\)")
+NODES_REGISTERED = "minikube-py: nodes registered:"
 START_SECONDS = 30.0
 STOP_SECONDS = 10.0
 KUBECTL_SECONDS = 30.0
@@ -116,7 +119,7 @@ class Server:
 def start_server(
     state_dir: Path, *, store: str | None = "sqlite://", extra: Sequence[str] = ()
 ) -> Server:
-    """Start ``serve`` on a free port of 127.0.0.1 and wait for its "serving" line.
+    """Start ``serve`` on a free port of 127.0.0.1 and wait until its nodes are registered.
 
     ``store=None`` keeps the default (a SQLite file in the state directory), which survives a
     restart; the default here is the ephemeral store.
@@ -164,8 +167,9 @@ def start_server(
     atexit.register(server.stop)  # a backstop; the fixtures stop it first
     deadline = time.monotonic() + START_SECONDS
     while time.monotonic() < deadline:
-        match = SERVING.search(server.output_text())
-        if match:
+        text = server.output_text()
+        match = SERVING.search(text)
+        if match and NODES_REGISTERED in text:
             server.url, server.host, port, kubeconfig = match.groups()
             server.port, server.kubeconfig = int(port), Path(kubeconfig.strip())
             return server
