@@ -237,6 +237,11 @@ def run_pass(kubectl: Kubectl, cases: list[Case], *, server_side: bool) -> list[
         outcomes = list(pool.map(one, [case for case in cases if not case.shared]))
     # one at a time: they share namespaces and cluster-scoped names with each other
     outcomes += [one(case) for case in cases if case.shared]
+    # The controllers run what the files created (Deployments' pods, Jobs …): leave none of
+    # it to fill the node for the tests after this one.
+    kubectl.run(
+        "delete", "namespace", *fresh.values(), "--wait=true", "--timeout=240s", timeout=260
+    )
     return sorted(outcomes, key=lambda outcome: outcome.case.name)
 
 
