@@ -33,13 +33,12 @@ from minikube_py.apiserver.pki import Pki, ensure_pki
 from minikube_py.apiserver.server import ApiServer
 from minikube_py.apiserver.tokens import TokenIssuer
 from minikube_py.client import Client
-from minikube_py.config import NodeConfig, plan_nodes
+from minikube_py.config import ControllerSettings, NodeConfig, plan_nodes
 from minikube_py.logs import get_logger
 from minikube_py.store import Encryption, SqlStore, load_or_create_key, open_store
 
 if TYPE_CHECKING:  # imported after the API server serves: see _import_components
     from minikube_py.controllers.manager import ControllerManager
-    from minikube_py.controllers.standard import ControllerSettings
     from minikube_py.kubelet.agent import AgentTimings, NodeAgent
     from minikube_py.runtime.images.store import ImageStore
     from minikube_py.runtime.protocol import ContainerRuntime, NodeStreams
@@ -245,7 +244,7 @@ async def _running_controllers(
     """The controller manager, started once the nodes are registered (a ReplicaSet's pods
     then have somewhere to go) and stopped first, so nothing is recreated during shutdown."""
     from minikube_py.controllers.manager import ControllerManager
-    from minikube_py.controllers.standard import ControllerSettings, standard_controllers
+    from minikube_py.controllers.standard import standard_controllers
 
     settings = config.controllers or ControllerSettings()
     controllers = standard_controllers(client, settings, ca_pem=pki.ca_cert.read_text())

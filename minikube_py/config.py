@@ -1,4 +1,4 @@
-"""The cluster's shape: its nodes and the simulated network's address plan.
+"""The cluster's shape: its nodes, the simulated network's address plan, its controllers.
 
 Real minikube gives node N the address 192.168.49.(N+1) and the pod range 10.244.(N-1).0/24;
 services get ClusterIPs from 10.96.0.0/12. minikube_py keeps the same shape on loopback, where
@@ -16,6 +16,7 @@ computing addresses itself, so a later profile with a different block changes on
 from __future__ import annotations
 
 import ipaddress
+from collections.abc import Collection
 
 import attrs
 
@@ -88,3 +89,21 @@ def plan_nodes(
         )
         for index in range(count)
     ]
+
+
+@attrs.frozen
+class ControllerSettings:
+    """What the controllers are told; upstream's defaults, shorter in tests."""
+
+    # which controllers run, as upstream's --controllers flag: "*" all of them, a name one,
+    # "-name" not that one (``("*", "-deployment")``: all but the Deployment controller)
+    controllers: Collection[str] = ("*",)
+    # --node-monitor-grace-period: how long a node may be silent before it is Unknown
+    node_grace_period: float = 40.0
+    # --node-monitor-period: how often the node lifecycle controller looks
+    node_monitor_period: float = 5.0
+
+    def enabled(self, name: str) -> bool:
+        if f"-{name}" in self.controllers:
+            return False
+        return name in self.controllers or "*" in self.controllers

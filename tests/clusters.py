@@ -27,7 +27,7 @@ from minikube_py.apiserver.storage import Storage
 from minikube_py.apiserver.watchcache import WatchCache
 from minikube_py.client import Client
 from minikube_py.cluster import ClusterConfig
-from minikube_py.controllers.standard import ControllerSettings
+from minikube_py.config import ControllerSettings
 from minikube_py.store import open_store
 
 # Stands for the cluster's CA where no PKI was made; a real cluster publishes its ca.crt.

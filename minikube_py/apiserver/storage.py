@@ -292,10 +292,13 @@ class Storage:
             finalizers.append("foregroundDeletion")
         elif policy == "Orphan" and "orphan" not in finalizers:
             finalizers.append("orphan")
+        # a pod runs on a node until its kubelet confirms it stopped — unless it is not on a
+        # node yet or has already ended (upstream's CheckGracefulDelete: those go at once)
         graceful = (
             rt.kind == "Pod"
             and _grace_seconds(old, options) > 0
             and bool((old.get("spec") or {}).get("nodeName"))
+            and (old.get("status") or {}).get("phase") not in ("Succeeded", "Failed")
         )
         # a namespace is marked by its first delete; later ones remove it once it is finalized
         first_or_held = not metadata.get("deletionTimestamp") or holds_content(rt, old)

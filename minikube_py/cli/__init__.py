@@ -20,6 +20,7 @@ import click
 from minikube_py import __version__
 from minikube_py.cli.background import running_pid, start_background, stop_background
 from minikube_py.cluster import ClusterConfig, ClusterError, running_cluster
+from minikube_py.config import ControllerSettings
 from minikube_py.logs import configure_logging
 from minikube_py.store import StoreError
 
@@ -96,6 +97,13 @@ def stop(profile: str) -> None:
     show_default=True,
     help="First restart back-off in seconds (upstream: 10; shorter for tests).",
 )
+@click.option(
+    "--controllers",
+    default="*",
+    show_default=True,
+    help="Controllers to run, as kube-controller-manager's flag: '*' all, 'name' one, "
+    "'-name' not that one (e.g. '*,-deployment').",
+)
 def serve(
     profile: str,
     state_dir: Path | None,
@@ -108,6 +116,7 @@ def serve(
     memory: str | None,
     runtime: Literal["process", "fake"],
     crash_backoff: float,
+    controllers: str,
 ) -> None:
     """Run the cluster in the foreground until interrupted (SIGINT / SIGTERM)."""
     config = ClusterConfig(
@@ -122,6 +131,7 @@ def serve(
         memory=memory,
         runtime=runtime,
         crash_backoff=crash_backoff,
+        controllers=ControllerSettings(tuple(n.strip() for n in controllers.split(",") if n)),
     )
     configure_logging(json_file=config.directory / "cluster.log", console=False)
     try:

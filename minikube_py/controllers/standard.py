@@ -1,19 +1,17 @@
 """The controllers a cluster runs by default, as kube-controller-manager's ``--controllers=*``.
 
 Upstream's controller manager starts a fixed list of controllers, each switchable by name
-(``--controllers=*,-ttl``). ``standard_controllers`` is that list here: the one place that says
+(``--controllers=*,-ttl``, ``ControllerSettings`` in ``minikube_py/config.py``).
+``standard_controllers`` is that list here: the one place that says
 which controllers a cluster runs and what each is given (the clock, the timings a test may
 shorten). Adding a controller to the cluster is one line below.
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection
-
-import attrs
-
 from minikube_py.client.protocol import Client
 from minikube_py.clock import Clock, SystemClock
+from minikube_py.config import ControllerSettings
 from minikube_py.controllers.controller import Controller
 from minikube_py.controllers.cronjob import CronJobController
 from minikube_py.controllers.daemonset import DaemonSetController
@@ -27,24 +25,6 @@ from minikube_py.controllers.rootca import RootCACertPublisher
 from minikube_py.controllers.serviceaccounts import ServiceAccountsController
 from minikube_py.controllers.taint_eviction import TaintEvictionController
 from minikube_py.controllers.ttlafterfinished import TTLAfterFinishedController
-
-
-@attrs.frozen
-class ControllerSettings:
-    """What the controllers are told; upstream's defaults, shorter in tests."""
-
-    # which controllers run, as upstream's --controllers flag: "*" all of them, a name one,
-    # "-name" not that one (``("*", "-deployment")``: all but the Deployment controller)
-    controllers: Collection[str] = ("*",)
-    # --node-monitor-grace-period: how long a node may be silent before it is Unknown
-    node_grace_period: float = 40.0
-    # --node-monitor-period: how often the node lifecycle controller looks
-    node_monitor_period: float = 5.0
-
-    def enabled(self, name: str) -> bool:
-        if f"-{name}" in self.controllers:
-            return False
-        return name in self.controllers or "*" in self.controllers
 
 
 def standard_controllers(

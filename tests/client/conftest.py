@@ -21,7 +21,7 @@ async def cluster(tmp_path: Path) -> AsyncIterator[RunningCluster]:
     import attrs
 
     from minikube_py.cluster import running_cluster
-    from minikube_py.controllers.standard import ControllerSettings
+    from minikube_py.config import ControllerSettings
 
     # These tests watch and count the ConfigMaps of `default` and `kube-public` (the publisher
     # of `kube-root-ca.crt` would add one to each at a moment of its choosing) and write

@@ -20,6 +20,11 @@ different, immutable selectors). They run one at a time after the others, in the
 name (created first if missing, as the docs tell readers to), and everything they created is
 deleted again right after their check. Each pass prints a per-file line and a one-line summary
 ``N accepted, M rejected as expected, K unexpected``; any unexpected outcome fails the test.
+
+The corpus gets a cluster of its own whose controller manager runs no workload controllers
+(``serve --controllers``): what is tested is how the API takes the files, and the examples'
+Deployments, Jobs and DaemonSets would otherwise make some hundred pods — enough to fill a
+node for the tests after it.
 """
 
 from __future__ import annotations
@@ -28,7 +33,7 @@ import base64
 import json
 import os
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,7 +43,7 @@ import pytest
 import yaml
 
 from minikube_py.api.catalog import builtin_registry
-from tests.e2e.conftest import ROOT, Kubectl
+from tests.e2e.conftest import ROOT, Kubectl, make_kubectl, serving
 
 CORPUS = Path(os.environ.get("MINIKUBE_PY_CORPUS", ROOT / "tests/e2e/corpus/website-examples"))
 WORKERS = 4  # kubectl is mostly start-up and waiting; 4 keep 2 cores busy without thrashing
@@ -237,11 +242,6 @@ def run_pass(kubectl: Kubectl, cases: list[Case], *, server_side: bool) -> list[
         outcomes = list(pool.map(one, [case for case in cases if not case.shared]))
     # one at a time: they share namespaces and cluster-scoped names with each other
     outcomes += [one(case) for case in cases if case.shared]
-    # The controllers run what the files created (Deployments' pods, Jobs …): leave none of
-    # it to fill the node for the tests after this one.
-    kubectl.run(
-        "delete", "namespace", *fresh.values(), "--wait=true", "--timeout=240s", timeout=260
-    )
     return sorted(outcomes, key=lambda outcome: outcome.case.name)
 
 
@@ -261,6 +261,18 @@ def report(title: str, outcomes: list[Outcome]) -> tuple[str, list[str]]:
         f"{len(unexpected)} unexpected"
     )
     return "\n".join([*lines, summary]), unexpected
+
+
+# accounts for pods, namespaces that can be deleted, cascading deletes; nothing that runs pods
+API_CONTROLLERS = "serviceaccount,root-ca-cert-publisher,namespace,garbagecollector"
+
+
+@pytest.fixture(scope="module")
+def corpus_kubectl(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Kubectl]:
+    """kubectl for a cluster of the corpus's own, stopped after the module."""
+    directory = tmp_path_factory.mktemp("corpus-cluster")
+    with serving(directory / "state", extra=("--controllers", API_CONTROLLERS)) as server:
+        yield make_kubectl(server.kubeconfig, directory)
 
 
 @pytest.fixture(scope="module")
@@ -300,10 +312,13 @@ def test_the_read_back_check_notices_lost_and_changed_fields() -> None:
 
 @pytest.mark.parametrize("server_side", [False, True], ids=["client-side", "server-side"])
 def test_corpus_applies_as_upstream(
-    kubectl: Kubectl, cases: list[Case], server_side: bool, capsys: pytest.CaptureFixture[str]
+    corpus_kubectl: Kubectl,
+    cases: list[Case],
+    server_side: bool,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     title = "kubectl apply --server-side" if server_side else "kubectl apply"
-    text, unexpected = report(title, run_pass(kubectl, cases, server_side=server_side))
+    text, unexpected = report(title, run_pass(corpus_kubectl, cases, server_side=server_side))
     with capsys.disabled():
         print("\n" + text)
     shown = "\n".join(line[:300] for line in unexpected[:12])

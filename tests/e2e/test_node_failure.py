@@ -18,7 +18,7 @@ import attrs
 import pytest
 
 from minikube_py.cluster import RunningCluster
-from minikube_py.controllers.standard import ControllerSettings
+from minikube_py.config import ControllerSettings
 from minikube_py.kubelet.agent import AgentTimings
 from tests.clusters import ephemeral_config
 from tests.e2e.conftest import Kubectl, make_kubectl
