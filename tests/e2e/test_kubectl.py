@@ -349,6 +349,8 @@ def test_create_get_replace_patch_delete(kubectl: Kubectl, unique: Any, kind: st
         assert kubectl.out("create", "-f", str(created_file), *where).strip() == (
             f"{printed}/{name} created"
         )
+        if kind == "deployment":  # its controller writes its status until it has rolled out
+            kubectl.out("rollout", "status", f"deployment/{name}", *where, "--timeout=90s")
         obj = kubectl.json("get", kind, name, *where)
         metadata = obj["metadata"]
         assert metadata["name"] == name
