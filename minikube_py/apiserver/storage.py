@@ -304,16 +304,21 @@ class Storage:
         first_or_held = not metadata.get("deletionTimestamp") or holds_content(rt, old)
         if finalizers or graceful or (rt.kind == "Namespace" and first_or_held):
             unchanged = finalizers == (metadata.get("finalizers") or [])
-            if metadata.get("deletionTimestamp") and unchanged:
-                return old  # already being deleted
+            grace = _grace_seconds(old, options) if graceful else 0
+            current = metadata.get("deletionGracePeriodSeconds")
+            if metadata.get("deletionTimestamp"):
+                # A second delete may only shorten the grace period: the kubelet's final one
+                # (0) lets the last finalizer's removal take the object away, as upstream.
+                if current is not None:
+                    grace = min(grace, int(current))
+                if unchanged and (current is None or grace >= int(current)):
+                    return old  # already being deleted, no sooner
             marked = copy.deepcopy(old)
             marked["metadata"]["finalizers"] = finalizers or None
             marked["metadata"]["deletionTimestamp"] = (
                 metadata.get("deletionTimestamp") or now_rfc3339()
             )
-            marked["metadata"]["deletionGracePeriodSeconds"] = (
-                _grace_seconds(old, options) if graceful else 0
-            )
+            marked["metadata"]["deletionGracePeriodSeconds"] = grace
             if rt.kind == "Namespace":
                 marked.setdefault("status", {})["phase"] = "Terminating"
             if not marked["metadata"]["finalizers"]:
