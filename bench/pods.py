@@ -165,6 +165,20 @@ async def api_server_only() -> AsyncIterator[Client]:
             await store.close()
 
 
+async def make_namespace(client: Client) -> None:
+    """The bench namespace and its ``default`` ServiceAccount, without which the API server
+    refuses pods (its controller would make it too, a moment later, where controllers run)."""
+    from minikube_py.api.errors import ApiError
+    from minikube_py.client import NAMESPACES, SERVICE_ACCOUNTS
+
+    await client.create(NAMESPACES, None, {"metadata": {"name": NAMESPACE}})
+    try:
+        await client.create(SERVICE_ACCOUNTS, NAMESPACE, {"metadata": {"name": "default"}})
+    except ApiError as error:
+        if error.code != 409:  # made by the controller first
+            raise
+
+
 def tune_garbage_collection() -> None:
     """What ``serve`` does once started (``cli._tune_garbage_collection``): the cluster under
     test runs as the served cluster would, not with an embedding program's defaults."""
@@ -215,9 +229,9 @@ async def in_parallel(count: int, clients: int, work: Callable[[int], Awaitable[
 
 async def populate(client: Client, params: Params) -> tuple[list[str], float]:
     """Nodes, then pending pods; the pods' creation rate for the report."""
-    from minikube_py.client import NAMESPACES, NODES, PODS
+    from minikube_py.client import NODES, PODS
 
-    await client.create(NAMESPACES, None, {"metadata": {"name": NAMESPACE}})
+    await make_namespace(client)
     names = [f"node-{i:04d}" for i in range(params.nodes)]
 
     async def add_node(index: int) -> None:
@@ -482,7 +496,6 @@ def rss() -> int:
 async def pod_cluster(nodes: int, runtime: str = "process") -> AsyncIterator[tuple[Client, Path]]:
     """A whole cluster (API server, scheduler, ``nodes`` node agents with ``runtime``) in this
     process, as the tests build it, with the bench namespace; its client and directory."""
-    from minikube_py.client import NAMESPACES
     from minikube_py.cluster import ClusterConfig, running_cluster
 
     with tempfile.TemporaryDirectory(prefix="bench-pods-") as name:
@@ -499,7 +512,7 @@ async def pod_cluster(nodes: int, runtime: str = "process") -> AsyncIterator[tup
         async with running_cluster(config) as cluster:
             client = cluster.api_server.client()
             try:
-                await client.create(NAMESPACES, None, {"metadata": {"name": NAMESPACE}})
+                await make_namespace(client)
                 yield client, cluster.directory
             finally:
                 await client.close()
