@@ -25,8 +25,9 @@ import asyncio
 from collections.abc import Callable
 
 from minikube_py.api.errors import ApiError
+from minikube_py.client.events import EventRecorder
 from minikube_py.client.informer import Informer, object_key
-from minikube_py.client.protocol import Object
+from minikube_py.client.protocol import Client, Object
 from minikube_py.clock import Clock, SystemClock
 from minikube_py.controllers.informers import SharedInformers
 from minikube_py.controllers.queue import QueueShutDown, WorkQueue
@@ -42,7 +43,22 @@ class Controller:
     # Deployment and Job controllers use 15); None retries forever, as the ReplicaSet's does.
     max_retries: int | None = None
 
-    def __init__(self, *, clock: Clock | None = None, workers: int | None = None) -> None:
+    # the Events' source, as upstream's recorders name it ("deployment-controller"); "" : none
+    component = ""
+    client: Client
+    recorder: EventRecorder
+
+    def __init__(
+        self,
+        client: Client | None = None,
+        *,
+        clock: Clock | None = None,
+        recorder: EventRecorder | None = None,
+        workers: int | None = None,
+    ) -> None:
+        if client is not None:  # None: a controller that reads nothing (the runtime's tests)
+            self.client = client
+            self.recorder = recorder or EventRecorder(client, self.component or self.name)
         self.clock: Clock = clock or SystemClock()
         if workers is not None:
             self.workers = workers

@@ -53,6 +53,7 @@ Object = dict[str, Any]
 class CronJobController(Controller):
     """Reconciles CronJobs: creates their Jobs on schedule and keeps their history short."""
 
+    component = "cronjob-controller"
     name = "cronjob"
     workers = 5  # kube-controller-manager's --concurrent-cron-job-syncs
 
@@ -64,9 +65,7 @@ class CronJobController(Controller):
         recorder: EventRecorder | None = None,
         workers: int | None = None,
     ) -> None:
-        super().__init__(clock=clock, workers=workers)
-        self.client = client
-        self.recorder = recorder or EventRecorder(client, "cronjob-controller")
+        super().__init__(client, clock=clock, recorder=recorder, workers=workers)
         self.written: dict[str, int] = {}  # key -> resourceVersion of our last status write
 
     def wire(self, informers: SharedInformers) -> None:

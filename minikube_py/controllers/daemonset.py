@@ -56,6 +56,7 @@ def _spec(obj: Object) -> dict[str, Any]:
 class DaemonSetController(Controller):
     """Reconciles DaemonSets against nodes and their pods."""
 
+    component = "daemonset-controller"
     name = "daemonset"
     workers = 2  # kube-controller-manager's --concurrent-daemonset-syncs
 
@@ -67,9 +68,7 @@ class DaemonSetController(Controller):
         recorder: EventRecorder | None = None,
         workers: int | None = None,
     ) -> None:
-        super().__init__(clock=clock, workers=workers)
-        self.client = client
-        self.recorder = recorder or EventRecorder(client, "daemonset-controller")
+        super().__init__(client, clock=clock, recorder=recorder, workers=workers)
         self.pod_control = PodControl(client, self.recorder)
         self.expectations = Expectations(self.clock)
         self.backoff = FailedPodBackoff()

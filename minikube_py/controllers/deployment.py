@@ -29,10 +29,8 @@ import copy
 from typing import Any
 
 from minikube_py.api.selectors import LabelSelector
-from minikube_py.client.events import EventRecorder
 from minikube_py.client.informer import object_key
-from minikube_py.client.protocol import DEPLOYMENTS, PODS, REPLICASETS, ApiError, Client
-from minikube_py.clock import Clock
+from minikube_py.client.protocol import DEPLOYMENTS, PODS, REPLICASETS, ApiError
 from minikube_py.controllers.claiming import claim_replica_sets, controller_of
 from minikube_py.controllers.controller import Controller
 from minikube_py.controllers.deployment_revision import get_all_and_sync_revision
@@ -66,20 +64,9 @@ class DeploymentController(Controller):
     """Reconciles Deployments through their ReplicaSets."""
 
     name = "deployment"
+    component = COMPONENT
     workers = 5  # kube-controller-manager's --concurrent-deployment-syncs
     max_retries = 15  # upstream's maxRetries: then the key waits for its next event
-
-    def __init__(
-        self,
-        client: Client,
-        *,
-        clock: Clock | None = None,
-        recorder: EventRecorder | None = None,
-        workers: int | None = None,
-    ) -> None:
-        super().__init__(clock=clock, workers=workers)
-        self.client = client
-        self.recorder = recorder or EventRecorder(client, COMPONENT)
 
     # -- wiring -----------------------------------------------------------------------------
 

@@ -63,8 +63,7 @@ class GarbageCollector(Controller):
     def __init__(
         self, client: Client, *, clock: Clock | None = None, workers: int | None = None
     ) -> None:
-        super().__init__(clock=clock, workers=workers)
-        self.client = client
+        super().__init__(client, clock=clock, workers=workers)
         self.graph = Graph()
         self.resources = ResourceMap(client, self.clock)
         self._absent: dict[str, None] = {}  # uids of owners known gone, oldest first

@@ -60,6 +60,7 @@ JOB_CONTROLLER_NAME = "kubernetes.io/job-controller"  # spec.managedBy of Jobs r
 class JobController(Controller):
     """Reconciles Jobs against their pods."""
 
+    component = "job-controller"
     name = "job"
     workers = 5  # kube-controller-manager's --concurrent-job-syncs
     max_retries = 15  # upstream drops a key after this many failed syncs in a row
@@ -72,9 +73,7 @@ class JobController(Controller):
         recorder: EventRecorder | None = None,
         workers: int | None = None,
     ) -> None:
-        super().__init__(clock=clock, workers=workers)
-        self.client = client
-        self.recorder = recorder or EventRecorder(client, "job-controller")
+        super().__init__(client, clock=clock, recorder=recorder, workers=workers)
         self.pod_control = JobPods(client, self.recorder)
         self.expectations = Expectations(self.clock)
         self.backoffs = BackoffStore()

@@ -22,8 +22,7 @@ promise that this controller will empty it. For each namespace being deleted it
 from __future__ import annotations
 
 from minikube_py.api.meta import rfc3339
-from minikube_py.client.protocol import NAMESPACES, ApiError, Client, Object
-from minikube_py.clock import Clock
+from minikube_py.client.protocol import NAMESPACES, ApiError, Object
 from minikube_py.controllers.controller import Controller
 from minikube_py.controllers.informers import SharedInformers
 from minikube_py.controllers.namespace_deleter import Pass, conditions_after, delete_content
@@ -42,12 +41,6 @@ class NamespaceController(Controller):
 
     name = "namespace"
     workers = 10  # kube-controller-manager's --concurrent-namespace-syncs
-
-    def __init__(
-        self, client: Client, *, clock: Clock | None = None, workers: int | None = None
-    ) -> None:
-        super().__init__(clock=clock, workers=workers)
-        self.client = client
 
     def wire(self, informers: SharedInformers) -> None:
         self.namespaces = informers.get(NAMESPACES)

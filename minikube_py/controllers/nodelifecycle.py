@@ -64,6 +64,7 @@ UPDATE_RETRIES = 5  # upstream's nodeStatusUpdateRetry
 class NodeLifecycleController(Controller):
     """Marks silent nodes Unknown, taints unhealthy nodes, marks their pods not ready."""
 
+    component = "node-controller"
     name = "nodelifecycle"
     workers = 1
 
@@ -78,9 +79,7 @@ class NodeLifecycleController(Controller):
         monitor_period: float = 5.0,
         workers: int | None = None,
     ) -> None:
-        super().__init__(clock=clock, workers=workers)
-        self.client = client
-        self.recorder = recorder or EventRecorder(client, "node-controller")
+        super().__init__(client, clock=clock, recorder=recorder, workers=workers)
         self.grace_period = grace_period
         self.startup_grace_period = startup_grace_period
         self.monitor_period = monitor_period

@@ -82,8 +82,7 @@ class ReplicaSetController(Controller):
         workers: int | None = None,
     ) -> None:
         self.name, component = _NAMES[kind.kind]
-        super().__init__(clock=clock, workers=workers)
-        self.client = client
+        super().__init__(client, clock=clock, workers=workers)
         self.kind = kind
         self.burst_replicas = burst_replicas
         self.pod_control = PodControl(client, recorder or EventRecorder(client, component))

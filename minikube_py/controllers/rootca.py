@@ -45,8 +45,7 @@ class RootCACertPublisher(Controller):
         workers: int | None = None,
         clock: Clock | None = None,
     ) -> None:
-        super().__init__(clock=clock, workers=workers)
-        self.client = client
+        super().__init__(client, clock=clock, workers=workers)
         self.ca_pem = ca_pem
 
     def wire(self, informers: SharedInformers) -> None:

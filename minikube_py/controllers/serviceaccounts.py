@@ -40,8 +40,7 @@ class ServiceAccountsController(Controller):
         clock: Clock | None = None,
         names: Sequence[str] = DEFAULT_ACCOUNTS,
     ) -> None:
-        super().__init__(clock=clock, workers=workers)
-        self.client = client
+        super().__init__(client, clock=clock, workers=workers)
         self.names = tuple(names)
 
     def wire(self, informers: SharedInformers) -> None:

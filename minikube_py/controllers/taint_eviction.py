@@ -60,6 +60,7 @@ def min_toleration_seconds(taints: list[Object], tolerations: list[Object]) -> f
 class TaintEvictionController(Controller):
     """Deletes pods from nodes with ``NoExecute`` taints they do not (or no longer) tolerate."""
 
+    component = "taint-eviction-controller"
     name = "taint-eviction-controller"
     workers = 2
 
@@ -71,9 +72,7 @@ class TaintEvictionController(Controller):
         recorder: EventRecorder | None = None,
         workers: int | None = None,
     ) -> None:
-        super().__init__(clock=clock, workers=workers)
-        self.client = client
-        self.recorder = recorder or EventRecorder(client, "taint-eviction-controller")
+        super().__init__(client, clock=clock, recorder=recorder, workers=workers)
         self._scheduled: dict[str, float] = {}  # pod key → when its eviction was scheduled
 
     def wire(self, informers: SharedInformers) -> None:

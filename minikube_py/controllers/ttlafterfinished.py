@@ -18,8 +18,7 @@ from __future__ import annotations
 from typing import Any
 
 from minikube_py.api.meta import parse_time
-from minikube_py.client.protocol import JOBS, ApiError, Client
-from minikube_py.clock import Clock
+from minikube_py.client.protocol import JOBS, ApiError
 from minikube_py.controllers.controller import Controller
 from minikube_py.controllers.informers import SharedInformers
 
@@ -55,12 +54,6 @@ class TTLAfterFinishedController(Controller):
 
     name = "ttl-after-finished"
     workers = 5  # kube-controller-manager's --concurrent-ttl-after-finished-syncs
-
-    def __init__(
-        self, client: Client, *, clock: Clock | None = None, workers: int | None = None
-    ) -> None:
-        super().__init__(clock=clock, workers=workers)
-        self.client = client
 
     def wire(self, informers: SharedInformers) -> None:
         self.jobs = informers.get(JOBS)
