@@ -33,8 +33,9 @@ from minikube_py.apiserver.pki import Pki, ensure_pki
 from minikube_py.apiserver.server import ApiServer
 from minikube_py.apiserver.tokens import TokenIssuer
 from minikube_py.client import Client
-from minikube_py.config import ControllerSettings, NodeConfig, plan_nodes
+from minikube_py.config import ControllerSettings, NetworkPlan, NodeConfig, plan_nodes
 from minikube_py.logs import get_logger
+from minikube_py.slots import NoFreeSlot, claimed_slot
 from minikube_py.store import Encryption, SqlStore, load_or_create_key, open_store
 
 if TYPE_CHECKING:  # imported after the API server serves: see _import_components
@@ -56,7 +57,8 @@ class ClusterConfig:
 
     profile: str = "minikube"
     state_dir: Path | None = None  # default: ~/.minikube_py/profiles/<profile>
-    address: str = "127.49.0.2"  # the first node's address (DESIGN.md's address plan)
+    address: str | None = None  # where the API server listens; None: the first node's address
+    network: NetworkPlan | None = None  # None: the first free address slot (minikube_py.slots)
     port: int = 8443  # 0: a free port
     store_url: str | None = None  # default: SQLite in the state directory
     kubeconfig: Path | None = None  # None: merge into the user's kubeconfig
@@ -92,6 +94,7 @@ class RunningCluster:
     directory: Path
     nodes: Nodes
     controllers: ControllerManager
+    network: NetworkPlan  # the address plan this cluster runs on
 
     @property
     def url(self) -> str:
@@ -126,6 +129,19 @@ def _exclusive(directory: Path) -> Iterator[None]:
         lock.close()
 
 
+@contextlib.contextmanager
+def _network(config: ClusterConfig) -> Iterator[NetworkPlan]:
+    """The cluster's address plan: the configured one, or the first free address slot."""
+    if config.network is not None:
+        yield config.network
+        return
+    try:
+        with claimed_slot() as plan:
+            yield plan
+    except NoFreeSlot as error:
+        raise ClusterError(str(error)) from None
+
+
 # Imported on a worker thread once the API server serves (the module docstring says why).
 _COMPONENTS = (
     "minikube_py.kubelet.agent",
@@ -157,7 +173,9 @@ async def running_cluster(
     start."""
     directory = config.directory
     directory.mkdir(parents=True, exist_ok=True)
-    with _exclusive(directory):
+    with _exclusive(directory), _network(config) as network:
+        address = config.address or network.node_address(0)
+        config = attrs.evolve(config, network=network, address=address)
         key = load_or_create_key(directory / "encryption.key")
         url = config.store_url or f"sqlite:///{directory / 'state.db'}"
         store, pki = await _open_store_and_pki(config, directory, url, key)
@@ -167,8 +185,9 @@ async def running_cluster(
             server = ApiServer(
                 store,
                 pki,
-                host=config.address,
+                host=address,
                 port=config.port,
+                service_block=network.service_block,
                 tokens=tokens,
                 node_streams=node_streams,
             )
@@ -176,7 +195,7 @@ async def running_cluster(
                 await server.start()
             except OSError as error:
                 raise ClusterError(
-                    f"cannot listen on {config.address}:{config.port}: {error.strerror}"
+                    f"cannot listen on {address}:{config.port}: {error.strerror}"
                 ) from None
             try:
                 kubeconfig = None
@@ -201,7 +220,7 @@ async def running_cluster(
                         config, server.client("kube-controller-manager"), pki
                     ) as manager,
                 ):
-                    yield RunningCluster(server, kubeconfig, directory, nodes, manager)
+                    yield RunningCluster(server, kubeconfig, directory, nodes, manager, network)
             finally:
                 await server.stop()
         finally:
@@ -213,7 +232,7 @@ async def _open_store_and_pki(
 ) -> tuple[SqlStore, Pki]:
     """The store and the certificates at the same time: on a fresh directory both are mostly
     fsyncs (the schema, the keys), which wait on the disk without holding the GIL."""
-    addresses = [config.address, "127.0.0.1"]
+    addresses = [config.address or "127.0.0.1", "127.0.0.1"]
     store, pki = await asyncio.gather(
         open_store(url, encryption=Encryption(key)),
         asyncio.to_thread(ensure_pki, directory, addresses=addresses),
@@ -306,7 +325,11 @@ class Nodes:
         registered and running (later ``minikube-py node add``)."""
         config = self.config
         planned = plan_nodes(
-            config.profile, len(self.agents) + 1, cpu=config.cpus, memory=config.memory
+            config.profile,
+            len(self.agents) + 1,
+            network=config.network,
+            cpu=config.cpus,
+            memory=config.memory,
         )
         agent = self.prepare(planned[-1])
         await agent.register()
@@ -339,7 +362,9 @@ async def _running_nodes(
     from minikube_py.scheduler.scheduler import Scheduler
 
     nodes = Nodes(config, client, directory, streams, api_endpoint)
-    planned = plan_nodes(config.profile, config.nodes, cpu=config.cpus, memory=config.memory)
+    planned = plan_nodes(
+        config.profile, config.nodes, network=config.network, cpu=config.cpus, memory=config.memory
+    )
     agents = [nodes.prepare(node) for node in planned]
     scheduler = asyncio.create_task(Scheduler(scheduler_client).run(), name="scheduler")
     try:

@@ -10,7 +10,8 @@ all of 127.0.0.0/8 reaches this machine without root (see DESIGN.md's table):
 
 Nodes are named as minikube names them: the profile name for the first, then
 ``<profile>-m02``, ``<profile>-m03`` …. Every component reads these records instead of
-computing addresses itself, so a later profile with a different block changes one place.
+computing addresses itself; clusters running side by side take disjoint plans, one per
+address slot (``minikube_py.slots``).
 """
 
 from __future__ import annotations
@@ -30,6 +31,9 @@ class NetworkPlan:
     node_block: str = "127.49.0.0/24"
     pod_block: str = "127.244.0.0/16"
     service_block: str = "127.96.0.0/16"
+    # external addresses for type LoadBalancer Services (what ``minikube tunnel`` provides)
+    load_balancer_block: str = "127.50.0.0/24"
+    slot: int = 0  # which address slot (minikube_py.slots) this plan is
 
     def node_address(self, index: int) -> str:
         """The address of node ``index`` (0-based): .2, .3, … as minikube's."""

@@ -47,11 +47,12 @@ class ApiServer:
         watch_cache_capacity: int = 10_000,
         tokens: TokenIssuer | None = None,
         node_streams: Mapping[str, NodeStreams] | None = None,
+        service_block: str = "127.96.0.0/16",
     ) -> None:
         self.host = host
         self.port = port
         self.registry = registry or builtin_registry()
-        self.storage = Storage(store, self.registry, tokens=tokens)
+        self.storage = Storage(store, self.registry, tokens=tokens, service_block=service_block)
         self.cache = WatchCache(store, capacity=watch_cache_capacity)
         self.storage.track_namespaces(self.cache)
         self.authenticator = authenticator or Authenticator()

@@ -51,7 +51,12 @@ class Storage:
     """Create, read, update, patch and delete objects of any registered resource."""
 
     def __init__(
-        self, store: Store, registry: Registry, *, tokens: TokenIssuer | None = None
+        self,
+        store: Store,
+        registry: Registry,
+        *,
+        tokens: TokenIssuer | None = None,
+        service_block: str = "127.96.0.0/16",
     ) -> None:
         self.store = store
         self.registry = registry
@@ -59,7 +64,7 @@ class Storage:
         self.lister = Lister(store)
         self._namespaces = registry.get("", "v1", "namespaces")
         self._services = registry.get("", "v1", "services")
-        self.allocator = ServiceAllocator(self._all_services)
+        self.allocator = ServiceAllocator(self._all_services, network=service_block)
         self.namespaces = NamespaceLifecycle(self)
         self.recent = RecentWrites()
 

@@ -38,9 +38,9 @@ def version() -> None:
 
 @main.command()
 @click.option("-p", "--profile", default="minikube", show_default=True, help="Profile name.")
-@click.option("--address", default="127.49.0.2", show_default=True, help="Address to serve on.")
+@click.option("--address", help="Address to serve on (default: the first node's, 127.49.0.2).")
 @click.option("--port", default=8443, show_default=True, help="HTTPS port (0: a free one).")
-def start(profile: str, address: str, port: int) -> None:
+def start(profile: str, address: str | None, port: int) -> None:
     """Start a cluster in the background and point kubectl at it."""
     directory = ClusterConfig(profile=profile).directory
     if running_pid(directory) is not None:
@@ -48,7 +48,9 @@ def start(profile: str, address: str, port: int) -> None:
         return
     click.echo(f'* minikube-py v{__version__} on profile "{profile}"')
     click.echo("* Starting control plane (store, API server) ...")
-    args = ["--profile", profile, "--address", address, "--port", str(port)]
+    args = ["--profile", profile, "--port", str(port)]
+    if address:
+        args += ["--address", address]
     try:
         url, kubeconfig = start_background(directory, args)
     except (ClusterError, OSError) as error:
@@ -74,7 +76,7 @@ def stop(profile: str) -> None:
 @main.command()
 @click.option("-p", "--profile", default="minikube", show_default=True, help="Profile name.")
 @click.option("--state-dir", type=click.Path(path_type=Path), help="State directory.")
-@click.option("--address", default="127.49.0.2", show_default=True, help="Address to serve on.")
+@click.option("--address", help="Address to serve on (default: the first node's, 127.49.0.2).")
 @click.option("--port", default=8443, show_default=True, help="HTTPS port (0: a free one).")
 @click.option(
     "--kubeconfig", type=click.Path(path_type=Path), help="Write a standalone kubeconfig."
@@ -107,7 +109,7 @@ def stop(profile: str) -> None:
 def serve(
     profile: str,
     state_dir: Path | None,
-    address: str,
+    address: str | None,
     port: int,
     kubeconfig: Path | None,
     store_url: str | None,
