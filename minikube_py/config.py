@@ -17,6 +17,7 @@ address slot (``minikube_py.slots``).
 from __future__ import annotations
 
 import ipaddress
+import os
 from collections.abc import Collection
 
 import attrs
@@ -111,3 +112,29 @@ class ControllerSettings:
         if f"-{name}" in self.controllers:
             return False
         return name in self.controllers or "*" in self.controllers
+
+
+# Ports below 1024 need privilege (root, CAP_NET_BIND_SERVICE, or a lowered
+# net.ipv4.ip_unprivileged_port_start). Where a cluster listener (a ClusterIP's port 80, DNS on
+# 53, the Ingress on 80/443) cannot have its port, it listens on LOW_PORT_OFFSET + port of the
+# same address instead (80 → 64592): above Linux's ephemeral range (32768-60999), so outgoing
+# connections never hold them. Pods' Python programs are sent there by their start-up hook.
+LOW_PORT_OFFSET = 64512
+
+
+def may_bind_low_ports() -> bool:
+    """Whether this process may listen on ports below 1024."""
+    if os.geteuid() == 0:
+        return True
+    try:
+        with open("/proc/sys/net/ipv4/ip_unprivileged_port_start") as file:
+            return int(file.read()) <= 1
+    except (OSError, ValueError):
+        return False
+
+
+def listen_port(port: int, *, low_ports: bool | None = None) -> int:
+    """The port a cluster listener for ``port`` really uses (the fallback above if needed)."""
+    if port >= 1024 or (may_bind_low_ports() if low_ports is None else low_ports):
+        return port
+    return LOW_PORT_OFFSET + port
