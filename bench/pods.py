@@ -648,6 +648,8 @@ def profile_report(profiler: cProfile.Profile | None) -> str:
         return ""
     out = io.StringIO()
     pstats.Stats(profiler, stream=out).sort_stats(SORT).print_stats(45)
+    if os.environ.get("BENCH_PROFILE_OUT"):  # for pstats' callers/callees views
+        profiler.dump_stats(os.environ["BENCH_PROFILE_OUT"])
     return out.getvalue()
 
 

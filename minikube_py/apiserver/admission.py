@@ -16,7 +16,7 @@ from minikube_py.api import defaults, errors, meta, validation
 from minikube_py.api.defaults_workloads import generate_job_selector
 from minikube_py.api.resources import ResourceType
 from minikube_py.apiserver import customadmission
-from minikube_py.apiserver.objects import Object, spec_changed
+from minikube_py.apiserver.objects import Object, json_copy, spec_changed
 from minikube_py.apiserver.tolerations import add_default_tolerations
 
 # What a new object's status starts as (upstream's PrepareForCreate); other kinds start empty.
@@ -129,7 +129,7 @@ def prepare_update(
         # strategy lets through: a Deployment's annotations (its controller writes the
         # revision annotation together with the status it describes).
         sent_annotations = metadata.get("annotations")
-        obj = {**copy.deepcopy(old), "status": obj.get("status", {})}
+        obj = {**json_copy(old), "status": obj.get("status", {})}
         obj["metadata"]["uid"] = sent_uid
         if rt.kind == "Deployment" and rt.group == "apps":
             if sent_annotations:
@@ -142,7 +142,7 @@ def prepare_update(
         if subresource == "binding":
             pass
         elif "status" in old:
-            obj["status"] = copy.deepcopy(old["status"])
+            obj["status"] = json_copy(old["status"])
         else:
             obj.pop("status", None)
         # Deployments also count annotation changes: they are copied to the ReplicaSets.

@@ -84,6 +84,15 @@ def dump_json(value: Any) -> bytes:
         return json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode()
 
 
+def json_copy(value: Any) -> Any:
+    """A deep copy of a JSON-shaped value, through orjson: about four times faster than
+    ``copy.deepcopy`` on an object, which matters on every write's path."""
+    try:
+        return orjson.loads(orjson.dumps(value))
+    except TypeError:  # integers beyond 64 bits
+        return copy.deepcopy(value)
+
+
 def load_json(raw: bytes, *, strict: bool = True) -> Any:
     """Parse JSON; what orjson refuses is parsed again by ``json`` for its error message."""
     try:
@@ -139,7 +148,7 @@ def spec_changed(old: Object, new: Object) -> bool:
 def merge_patch(target: Any, patch: Any) -> Any:
     """RFC 7386 JSON merge patch: maps merge recursively, ``null`` deletes, the rest replaces."""
     if not isinstance(patch, dict):
-        return copy.deepcopy(patch)
+        return json_copy(patch)
     result = dict(target) if isinstance(target, dict) else {}
     for name, value in patch.items():
         if value is None:

@@ -12,7 +12,6 @@ and the in-process client call it, so they cannot behave differently.
 from __future__ import annotations
 
 import contextlib
-import copy
 from collections.abc import Callable
 from typing import Any
 
@@ -29,6 +28,7 @@ from minikube_py.apiserver.namespaces import NamespaceLifecycle, holds_content
 from minikube_py.apiserver.objects import (
     Object,
     RecentWrites,
+    json_copy,
     key,
     meta,
     read,
@@ -146,7 +146,7 @@ class Storage:
             rt,
             namespace,
             name,
-            lambda _old: copy.deepcopy(body),
+            lambda _old: json_copy(body),
             expected=expected,
             subresource=subresource,
             dry_run=dry_run,
@@ -205,7 +205,7 @@ class Storage:
             remembered = old is not None
             old = old or await self.get(rt, namespace, name)
             revision = int(old["metadata"]["resourceVersion"])
-            new = change(copy.deepcopy(old))
+            new = change(json_copy(old))
             if patched:
                 # a resourceVersion inside a patch is a precondition too
                 expected = meta(new).get("resourceVersion") or None
@@ -318,7 +318,7 @@ class Storage:
                     grace = min(grace, int(current))
                 if unchanged and (current is None or grace >= int(current)):
                     return old  # already being deleted, no sooner
-            marked = copy.deepcopy(old)
+            marked: Object = json_copy(old)
             marked["metadata"]["finalizers"] = finalizers or None
             marked["metadata"]["deletionTimestamp"] = (
                 metadata.get("deletionTimestamp") or now_rfc3339()
