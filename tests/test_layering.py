@@ -2,7 +2,7 @@
 
 ``cli → cluster → {apiserver, controllers, scheduler, kubelet, net} → {client, runtime} →
 {store, api}``: a package may import its own modules, the shared top-level modules (``logs``,
-``config``, ``clock``) and packages of a lower layer — never a higher one or a peer. On top of
+``config``, ``clock``, ``slots``) and packages of a lower layer — never a higher one or a peer. On top of
 that, the rule Kubernetes lives by: only the API server touches the store.
 """
 
@@ -12,7 +12,7 @@ import ast
 from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parent.parent / "minikube_py"
-SHARED = {"logs", "config", "clock"}
+SHARED = {"logs", "config", "clock", "slots"}
 LAYER = {
     "store": 0,
     "api": 0,

@@ -24,7 +24,7 @@ import importlib
 import os
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING
 
 import attrs
 
@@ -33,58 +33,27 @@ from minikube_py.apiserver.pki import Pki, ensure_pki
 from minikube_py.apiserver.server import ApiServer
 from minikube_py.apiserver.tokens import TokenIssuer
 from minikube_py.client import Client
-from minikube_py.config import ControllerSettings, NetworkPlan, NodeConfig, plan_nodes
+from minikube_py.cluster.nodes import Nodes, running_nodes
+from minikube_py.cluster.settings import ClusterConfig, ClusterError
+from minikube_py.config import ControllerSettings, NetworkPlan
 from minikube_py.logs import get_logger
 from minikube_py.slots import NoFreeSlot, claimed_slot
 from minikube_py.store import Encryption, SqlStore, load_or_create_key, open_store
 
 if TYPE_CHECKING:  # imported after the API server serves: see _import_components
     from minikube_py.controllers.manager import ControllerManager
-    from minikube_py.kubelet.agent import AgentTimings, NodeAgent
-    from minikube_py.runtime.images.store import ImageStore
-    from minikube_py.runtime.protocol import ContainerRuntime, NodeStreams
+    from minikube_py.kubelet.agent import NodeAgent
+    from minikube_py.runtime.protocol import NodeStreams
+
+__all__ = [
+    "ClusterConfig",
+    "ClusterError",
+    "Nodes",
+    "RunningCluster",
+    "running_cluster",
+]
 
 _log = get_logger("cluster")
-
-
-class ClusterError(Exception):
-    """A cluster cannot start as configured; the message says why, in one line."""
-
-
-@attrs.frozen
-class ClusterConfig:
-    """Everything needed to start one cluster."""
-
-    profile: str = "minikube"
-    state_dir: Path | None = None  # default: ~/.minikube_py/profiles/<profile>
-    address: str | None = None  # where the API server listens; None: the first node's address
-    network: NetworkPlan | None = None  # None: the first free address slot (minikube_py.slots)
-    port: int = 8443  # 0: a free port
-    store_url: str | None = None  # default: SQLite in the state directory
-    kubeconfig: Path | None = None  # None: merge into the user's kubeconfig
-    write_kubeconfig: bool = True
-    nodes: int = 1
-    cpus: str | None = None  # per node, a quantity; None: the machine's
-    memory: str | None = None
-    # "process": containers are real processes; "fake": pods run at once without processes
-    # (kwok's idea), for control-plane tests and benchmarks at scale.
-    runtime: Literal["process", "fake"] = "process"
-    timings: AgentTimings | None = None  # None: the kubelet's defaults (upstream's)
-    crash_backoff: float | None = None  # overrides ``timings.crash_backoff`` (a CLI flag)
-    controllers: ControllerSettings | None = None  # None: the defaults
-
-    def agent_timings(self) -> AgentTimings:
-        from minikube_py.kubelet.agent import AgentTimings
-
-        timings = self.timings or AgentTimings()
-        if self.crash_backoff is not None:
-            timings = attrs.evolve(timings, crash_backoff=self.crash_backoff)
-        return timings
-
-    @property
-    def directory(self) -> Path:
-        home = Path(os.environ.get("MINIKUBE_PY_HOME", Path.home() / ".minikube_py"))
-        return (self.state_dir or home / "profiles" / self.profile).resolve()
 
 
 @attrs.frozen
@@ -208,7 +177,7 @@ async def running_cluster(
                 await _import_components()
                 client = server.client("kubelet")
                 async with (
-                    _running_nodes(
+                    running_nodes(
                         config,
                         client,
                         server.client("kube-scheduler"),
@@ -246,16 +215,6 @@ async def _open_store_and_pki(
     return store, pki
 
 
-def _runtime(config: ClusterConfig, node_dir: Path, images: ImageStore) -> ContainerRuntime:
-    if config.runtime == "fake":
-        from minikube_py.runtime.fake import FakeRuntime
-
-        return FakeRuntime(node_dir / "runtime")
-    from minikube_py.runtime.process import ProcessRuntime
-
-    return ProcessRuntime(node_dir / "runtime", images)
-
-
 @contextlib.asynccontextmanager
 async def _running_controllers(
     config: ClusterConfig, client: Client, pki: Pki
@@ -276,109 +235,3 @@ async def _running_controllers(
         with contextlib.suppress(asyncio.CancelledError, Exception):
             await task
         await client.close()
-
-
-class Nodes:
-    """The cluster's node agents and the scheduler: nodes can join and fail while it runs."""
-
-    def __init__(
-        self,
-        config: ClusterConfig,
-        client: Client,
-        directory: Path,
-        streams: dict[str, NodeStreams],
-        api_endpoint: tuple[str, int],
-    ) -> None:
-        from minikube_py.runtime.images.store import ImageStore
-
-        self.config, self.client, self.directory, self.streams = config, client, directory, streams
-        self.api_endpoint = api_endpoint  # where pods reach the API server
-        self.images = ImageStore(directory / "images")
-        self.agents: list[NodeAgent] = []
-        self.tasks: dict[str, asyncio.Task[None]] = {}  # the task running each node's agent
-
-    def prepare(self, node: NodeConfig) -> NodeAgent:
-        """A node agent for ``node`` with its own runtime, not yet registered or running."""
-        from minikube_py.kubelet.agent import NodeAgent
-
-        node_dir = self.directory / "nodes" / node.name
-        agent = NodeAgent(
-            self.client,
-            node,
-            _runtime(self.config, node_dir, self.images),
-            profile=self.config.profile,
-            directory=node_dir,
-            timings=self.config.agent_timings(),
-            api_endpoint=self.api_endpoint,
-        )
-        self.streams[node.name] = agent.streams
-        self.agents.append(agent)
-        return agent
-
-    def start(self, agent: NodeAgent) -> None:
-        """Run a registered agent until the cluster stops (or ``stop`` fails it)."""
-        name = agent.node.name
-        self.tasks[name] = asyncio.create_task(agent.run(), name=f"node {name}")
-
-    async def add(self) -> NodeAgent:
-        """A new node after the last (``minikube-m0N``, the next address and pod CIDR),
-        registered and running (later ``minikube-py node add``)."""
-        config = self.config
-        planned = plan_nodes(
-            config.profile,
-            len(self.agents) + 1,
-            network=config.network,
-            cpu=config.cpus,
-            memory=config.memory,
-        )
-        agent = self.prepare(planned[-1])
-        await agent.register()
-        self.start(agent)
-        return agent
-
-    async def stop(self, name: str) -> None:
-        """Stop one node's kubelet, as if the machine had dropped off the network: its Lease
-        and status go stale and its containers keep running unmanaged, so the node lifecycle
-        controller sees a node failure (later ``minikube-py node stop``)."""
-        task = self.tasks.get(name)
-        if task is None:
-            raise ClusterError(f"no node {name!r} in this cluster")
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
-
-
-@contextlib.asynccontextmanager
-async def _running_nodes(
-    config: ClusterConfig,
-    client: Client,
-    scheduler_client: Client,
-    directory: Path,
-    streams: dict[str, NodeStreams],
-    api_endpoint: tuple[str, int],
-) -> AsyncIterator[Nodes]:
-    """The scheduler and a node agent per node, registered before the cluster counts as up;
-    on the way out the agents stop first, then every container, then the scheduler."""
-    from minikube_py.scheduler.scheduler import Scheduler
-
-    nodes = Nodes(config, client, directory, streams, api_endpoint)
-    planned = plan_nodes(
-        config.profile, config.nodes, network=config.network, cpu=config.cpus, memory=config.memory
-    )
-    agents = [nodes.prepare(node) for node in planned]
-    scheduler = asyncio.create_task(Scheduler(scheduler_client).run(), name="scheduler")
-    try:
-        await asyncio.gather(*(agent.register() for agent in agents))
-        for agent in agents:
-            nodes.start(agent)
-        yield nodes
-    finally:
-        for task in [*reversed(nodes.tasks.values()), scheduler]:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
-        for agent in nodes.agents:
-            await agent.runtime.close()
-        streams.clear()
-        await client.close()
-        await scheduler_client.close()
