@@ -50,18 +50,43 @@ def to_api_event(
         obj = decode(value, event.revision)
         return from_storage(rt, obj) if rt is not None else obj
 
-    new, old = shown(event.value), shown(event.prev_value)
-    new_matches = new is not None and selection.matches(new)
-    old_matches = old is not None and selection.matches(old)
+    if selection.everything:  # most watchers: no need to look at the object before
+        if event.type is EventType.DELETED:
+            old = shown(event.prev_value)
+            return ("DELETED", old) if old is not None else None
+        new = shown(event.value)
+        assert new is not None
+        return ("ADDED" if event.type is EventType.ADDED else "MODIFIED", new)
+    # Selective watchers (a kubelet's pods on its node) see every event of the resource but
+    # keep few: they test a copy decoded once for all of them, and decode their own copy
+    # only for what they keep.
+    new_matches = event.value is not None and selection.matches(_peek(event, event.value))
+    old_matches = event.prev_value is not None and selection.matches(_peek(event, event.prev_value))
     if event.type is EventType.DELETED:
-        return ("DELETED", old) if old is not None and old_matches else None
-    assert new is not None
+        return ("DELETED", shown(event.prev_value) or {}) if old_matches else None
     if event.type is EventType.ADDED or not old_matches:
-        return ("ADDED", new) if new_matches else None
+        return ("ADDED", shown(event.value) or {}) if new_matches else None
     if new_matches:
-        return ("MODIFIED", new)
-    assert old is not None
-    return ("DELETED", old)  # it left the selection: upstream sends its last matching state
+        return ("MODIFIED", shown(event.value) or {})
+    return ("DELETED", shown(event.prev_value) or {})  # it left the selection: upstream
+    # sends its last matching state
+
+
+# Objects decoded for selectors only (never handed out, so never changed), shared by every
+# selective watcher of an event: {id of the stored bytes: object}, the newest few hundred.
+_PEEKED: dict[int, tuple[bytes, Object]] = {}
+_PEEK_KEEP = 512
+
+
+def _peek(event: WatchEvent, value: bytes) -> Object:
+    found = _PEEKED.get(id(value))
+    if found is not None and found[0] is value:
+        return found[1]
+    obj: Object = decode(value, event.revision)
+    if len(_PEEKED) >= _PEEK_KEEP:
+        del _PEEKED[next(iter(_PEEKED))]
+    _PEEKED[id(value)] = (value, obj)  # holding the bytes keeps their id from being reused
+    return obj
 
 
 class WatchStream:
