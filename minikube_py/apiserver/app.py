@@ -16,7 +16,15 @@ from aiohttp import web
 
 from minikube_py.api import errors
 from minikube_py.api.registry import Registry
-from minikube_py.apiserver import discovery, kubelets, openapi, podexec, podlogs, routing
+from minikube_py.apiserver import (
+    discovery,
+    kubelets,
+    openapi,
+    podexec,
+    podlogs,
+    portforward,
+    routing,
+)
 from minikube_py.apiserver.authn import ANONYMOUS, Authenticator, UserInfo, is_public
 from minikube_py.apiserver.decoding import MAX_BODY_BYTES
 from minikube_py.apiserver.handlers import ResourceHandler, reply
@@ -94,6 +102,10 @@ def make_app(
                 return await podlogs.serve_log(resources.storage, streams, request, target)
             if target.subresource in ("exec", "attach") and request.method in ("GET", "POST"):
                 return await podexec.serve_stream(resources.storage, streams, request, target)
+            if target.subresource == "portforward" and request.method in ("GET", "POST"):
+                return await portforward.serve_portforward(
+                    resources.storage, streams, request, target
+                )
         return await resources.handle(request, target)
 
     app = web.Application(

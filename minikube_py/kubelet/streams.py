@@ -18,12 +18,17 @@ container as upstream's ``validateContainerLogStatus`` does, with its error mess
 ``attach`` streams the container's own output from now on (its log, followed); writing to
 the container's stdin needs a runtime with an ``attach`` of its own (the protocol has none),
 so ``attach`` with ``stdin`` raises a ``ContainerError`` saying so unless the runtime has it.
+
+``port_forward`` connects to a port on the pod's address, which is what upstream's kubelet
+does inside the pod's network namespace; a pod's address here is its own loopback address.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
+import os
 from collections.abc import AsyncIterator, Callable, Sequence
 from typing import Any
 
@@ -110,6 +115,7 @@ class KubeletStreams:
         self.runtime = runtime
         self.pods = pods
         self.poll_interval = poll_interval
+        self.dial_timeout = 10.0  # a pod port that neither accepts nor refuses
 
     def _pod(self, namespace: str, name: str) -> Object:
         pod = self.pods(namespace, name)
@@ -173,6 +179,32 @@ class KubeletStreams:
                 " attach without stdin (kubectl attach without -i) to see its output",
             )
         return LogAttachment(self, container_id)
+
+    async def port_forward(
+        self, namespace: str, pod: str, port: int
+    ) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+        found = self.pods(namespace, pod)
+        status = (found or {}).get("status") or {}
+        address = status.get("podIP")
+        if found is None or not address or status.get("phase") in ("Succeeded", "Failed"):
+            # upstream's kubelet finds no running sandbox under the pod's full name
+            raise ContainerError("NotFound", f'pod not found ("{pod}_{namespace}")')
+        return await dial(str(address), port, seconds=self.dial_timeout)
+
+
+async def dial(
+    address: str, port: int, *, seconds: float
+) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+    """A TCP connection, or ``ContainerError("Unavailable", …)`` with Go's dial error text."""
+    target = f"dial tcp4 {address}:{port}"
+    try:
+        async with asyncio.timeout(seconds):
+            return await asyncio.open_connection(address, port)
+    except TimeoutError:
+        raise ContainerError("Unavailable", f"{target}: i/o timeout") from None
+    except OSError as error:
+        why = os.strerror(error.errno or errno.ECONNREFUSED).lower()  # Go's words: lowercase
+        raise ContainerError("Unavailable", f"{target}: connect: {why}") from None
 
 
 class LogAttachment:

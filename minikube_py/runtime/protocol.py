@@ -17,6 +17,7 @@ the runtime. Ids are opaque strings the runtime chooses (``containerID`` in pod 
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Mapping, Sequence
 from pathlib import Path
 from typing import Literal, Protocol
@@ -74,6 +75,8 @@ class ContainerConfig:
     memory_limit: int | None = None  # bytes; exceeding it ends the container as OOMKilled
     termination_message_path: str = "/dev/termination-log"
     attempt: int = 0  # restart count: a new container id per attempt, logs kept for --previous
+    # The container's /etc/resolv.conf (the kubelet's, per dnsPolicy); None: the image's own.
+    resolv_conf: str | None = None
 
 
 @attrs.frozen
@@ -129,7 +132,7 @@ class LogOptions:
 
 
 class NodeStreams(Protocol):
-    """What the API server asks of a node's kubelet for pods/log, pods/exec and pods/attach
+    """What the API server asks of a node's kubelet for pods/log, exec, attach and portforward
     (upstream: the kubelet's HTTPS API on port 10250). In one process the cluster hands the
     API server a ``{node name: NodeStreams}`` mapping; a node agent in another process will
     answer the same calls over HTTP. Errors are ``ContainerError`` (``reason`` ``NotFound``
@@ -157,6 +160,16 @@ class NodeStreams(Protocol):
         self, namespace: str, pod: str, container: str, *, stdin: bool = False, tty: bool = False
     ) -> ExecSession:
         """The running container's own streams (its stdin only if ``stdin: true`` in spec)."""
+        ...
+
+    async def port_forward(
+        self, namespace: str, pod: str, port: int
+    ) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+        """A TCP connection to ``port`` on the pod's address, for pods/portforward (upstream:
+        the kubelet dials inside the pod's network namespace). ``ContainerError``: reason
+        ``NotFound`` for a pod this kubelet has no running sandbox for, ``Unavailable`` when
+        the connection cannot be made, its message the dial error in Go's words
+        (``dial tcp4 127.244.0.5:80: connect: connection refused``)."""
         ...
 
 
