@@ -20,6 +20,7 @@ import attrs
 
 from minikube_py.client.protocol import Client
 from minikube_py.config import NodeConfig
+from minikube_py.kubelet.dns import ClusterNetworking
 from minikube_py.kubelet.kubelet import Kubelet
 from minikube_py.kubelet.lease import NodeLease
 from minikube_py.kubelet.node import NodeStatusManager
@@ -50,9 +51,12 @@ class NodeAgent:
         directory: Path,
         timings: AgentTimings | None = None,
         api_endpoint: tuple[str, int] | None = None,
+        networking: ClusterNetworking | None = None,
     ) -> None:
         """``api_endpoint``: the API server's (host, port), which pods get as
-        ``KUBERNETES_SERVICE_HOST`` / ``KUBERNETES_SERVICE_PORT``."""
+        ``KUBERNETES_SERVICE_HOST`` / ``KUBERNETES_SERVICE_PORT`` (None: the ``kubernetes``
+        Service's ClusterIP and port). ``networking``: the cluster DNS and network settings
+        (``ClusterNetworking.for_network(plan)``)."""
         timings = timings or AgentTimings()
         self.node = node
         self.runtime = runtime
@@ -72,6 +76,7 @@ class NodeAgent:
             backoff_initial=timings.crash_backoff,
             backoff_max=timings.crash_backoff_max,
             api_endpoint=api_endpoint,
+            networking=networking,
         )
         self.streams = KubeletStreams(runtime, self.kubelet.pod)
 

@@ -21,10 +21,12 @@ from typing import Any, Protocol
 import attrs
 
 from minikube_py.client.events import EventRecorder
+from minikube_py.client.informer import Informer
 from minikube_py.client.protocol import Client
 from minikube_py.clock import Clock
 from minikube_py.config import NodeConfig
 from minikube_py.kubelet.backoff import Backoff
+from minikube_py.kubelet.dns import ClusterNetworking, ResolverConfig
 from minikube_py.kubelet.environment import EnvSource
 from minikube_py.kubelet.hostports import HostPorts
 from minikube_py.kubelet.ipam import PodAddresses
@@ -73,6 +75,12 @@ class NodeContext:
     present_images: dict[str, str] = attrs.field(factory=dict)  # image → id, pulled here
     # Where pods reach the API server (host, port): KUBERNETES_SERVICE_HOST / _PORT.
     api_endpoint: tuple[str, int] | None = None
+    # Service discovery: the Services (for their environment variables), the cluster DNS and
+    # network settings (None: pods keep their image's resolver file, no DNS variables) and
+    # the node's own resolver file, read when the kubelet starts.
+    services: Informer | None = None
+    networking: ClusterNetworking | None = None
+    host_resolver: ResolverConfig = attrs.field(factory=ResolverConfig)
     volumes: PodVolumes = attrs.field(
         default=attrs.Factory(
             lambda ctx: PodVolumes(ctx.client, ctx.clock, ctx.allocatable), takes_self=True

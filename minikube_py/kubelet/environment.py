@@ -13,10 +13,11 @@ The kubelet builds each container's environment from the pod spec, in order:
   issue provides a real one; until then every such reference is a ``ConfigError``, which the
   kubelet reports as ``CreateContainerConfigError``).
 
-Service discovery variables come last and never override the container's own: for now only
-the ``kubernetes`` Service's (``kubernetes_service_env``), which every pod gets so that a
-client library in it finds the API server (``KUBERNETES_SERVICE_HOST`` / ``_PORT``); a value
-may refer to them as ``$(KUBERNETES_SERVICE_HOST)``.
+Service discovery variables (``service_env.py``: ``BACKEND_SERVICE_HOST`` … for the Services
+of the pod's namespace, and the ``kubernetes`` Service's, which every pod gets so that a client
+library in it finds the API server) come last and never override the container's own; a value
+may refer to them as ``$(KUBERNETES_SERVICE_HOST)``. ``kubernetes_service_env`` gives the
+``kubernetes`` Service's variables for an address of the kubelet's choosing.
 
 ``command`` and ``args`` are then expanded with the finished environment. Everything here is a
 pure function of the pod and the values handed in, so it is tested without any cluster.
@@ -158,7 +159,7 @@ async def environment(
     services: Mapping[str, str] | None = None,
 ) -> dict[str, str]:
     """The container's environment variables, in the order upstream builds them;
-    ``services``: the service discovery variables (``kubernetes_service_env``)."""
+    ``services``: the service discovery variables (``service_env.pod_service_env``)."""
     namespace = (pod.get("metadata") or {}).get("namespace", "default")
     services = services or {}
     result: dict[str, str] = {}
@@ -186,10 +187,12 @@ async def environment(
 
 
 def kubernetes_service_env(host: str, port: int, service_port: int = 443) -> dict[str, str]:
-    """The ``kubernetes`` Service's discovery variables, as the docker-links style upstream
-    gives every pod. Upstream's values are the Service's ClusterIP and port (443); with no
-    service proxy yet they hold the API server's own address and port instead, and only the
-    names keep the Service's port (issue 7 switches the values to the ClusterIP)."""
+    """The ``kubernetes`` Service's discovery variables pointing at ``host:port``.
+
+    Upstream's values are the Service's ClusterIP and port (443), which ``service_env`` gives
+    when the kubelet has no ``api_endpoint``. With one, these hold the API server's own
+    address and port (a client then needs neither the service proxy nor a certificate for the
+    ClusterIP), and only the names keep the Service's port."""
     url = f"tcp://{host}:{port}"
     prefix = f"KUBERNETES_PORT_{service_port}_TCP"
     return {

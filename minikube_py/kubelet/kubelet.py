@@ -24,12 +24,13 @@ from typing import Any
 
 from minikube_py.client.events import EventRecorder
 from minikube_py.client.informer import Informer, object_key
-from minikube_py.client.protocol import PODS, Client
+from minikube_py.client.protocol import PODS, SERVICES, Client
 from minikube_py.clock import Clock, SystemClock
 from minikube_py.config import NodeConfig
 from minikube_py.kubelet.admission import admit, node_allocatable
 from minikube_py.kubelet.backoff import Backoff
 from minikube_py.kubelet.context import NodeContext, ProberFactory
+from minikube_py.kubelet.dns import ClusterNetworking, read_resolv_conf
 from minikube_py.kubelet.environment import EnvSource, NoEnvSource
 from minikube_py.kubelet.hostports import HostPorts
 from minikube_py.kubelet.ipam import PodAddresses
@@ -61,7 +62,11 @@ class Kubelet:
         env_source: EnvSource | None = None,
         allocatable: dict[str, str] | None = None,
         api_endpoint: tuple[str, int] | None = None,
+        networking: ClusterNetworking | None = None,
     ) -> None:
+        """``api_endpoint``: where pods reach the API server, given to them as the
+        ``kubernetes`` Service's variables (None: that Service's own ClusterIP and port).
+        ``networking``: the cluster DNS and network settings (``dns.ClusterNetworking``)."""
         self.client = client
         self.node = node
         self.runtime = runtime
@@ -86,6 +91,9 @@ class Kubelet:
             host_ports=HostPorts(node.address),
             prober_factory=prober_factory,
             api_endpoint=api_endpoint,
+            # upstream's kubelet watches every Service: their variables go into containers
+            services=Informer(client, SERVICES),
+            networking=networking,
         )
         self.informer = Informer(client, PODS, field_selector=f"spec.nodeName={node.name}")
         self.informer.on_add(self._seen)
@@ -179,6 +187,11 @@ class Kubelet:
     async def run(self) -> None:
         """Run the pods of this node until cancelled."""
         _log.info("kubelet started", node=self.node.name, pod_cidr=self.node.pod_cidr)
+        if self.ctx.networking is not None:
+            path = self.ctx.networking.resolv_conf
+            self.ctx.host_resolver = await asyncio.to_thread(read_resolv_conf, path)
+        assert self.ctx.services is not None
+        services = asyncio.ensure_future(self.ctx.services.run())
         informer = asyncio.ensure_future(self.informer.run())
         try:
             while True:
@@ -187,7 +200,7 @@ class Kubelet:
                     worker.wake()  # a periodic resync: level-triggered, nothing is missed
         finally:
             informer.cancel()
-            tasks = [informer, *self._tasks.values()]
+            tasks = [informer, services, *self._tasks.values()]
             for task in tasks:
                 task.cancel()
             with contextlib.suppress(asyncio.CancelledError):

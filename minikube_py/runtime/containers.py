@@ -135,6 +135,7 @@ async def build_container(
         mounts=config.mounts,
         working_dir=config.working_dir or image_config.get("WorkingDir") or "/",
         termination_message_path=config.termination_message_path,
+        resolv_conf=config.resolv_conf,
     )
     env = container_env(
         parse_env(image_config.get("Env") or []),

@@ -17,6 +17,9 @@ enforced: a symlink cannot be made read-only without changing the volume itself.
 termination message file (``/dev/termination-log`` by default) is created empty under the
 root, as the kubelet creates and mounts it, so a program can write it at that path, and so is
 ``/tmp``, which every real image has: an argument ``/tmp/x`` then stays inside the container.
+The kubelet's resolver configuration (``ContainerConfig.resolv_conf``, per the pod's
+``dnsPolicy``) is written to ``/etc/resolv.conf`` in the root, as containerd bind-mounts the
+sandbox's; host programs do not read it (docs/networking.md says who does).
 """
 
 from __future__ import annotations
@@ -73,6 +76,7 @@ def prepare_root(
     mounts: Sequence[Mount],
     working_dir: str,
     termination_message_path: str,
+    resolv_conf: str | None = None,
 ) -> Path:
     """Make the container's root (blocking: run it off the event loop); returns its workdir."""
     try:
@@ -81,6 +85,8 @@ def prepare_root(
         paths.directory.mkdir(parents=True)
         shutil.copytree(image_root, paths.root, symlinks=True)
         (paths.root / "tmp").mkdir(exist_ok=True)  # every image has one; `-C /tmp` stays inside
+        if resolv_conf is not None:  # before the mounts: a volume at /etc/resolv.conf wins
+            _write_file(paths.root, "etc/resolv.conf", resolv_conf)
         for mount in mounts:
             _mount(paths.root, mount)
         message_file = under_root(paths.root, termination_message_path)
@@ -95,6 +101,17 @@ def prepare_root(
             "CreateContainerError", f"failed to prepare the container's root: {error}"
         ) from error
     return workdir
+
+
+def _write_file(root: Path, container_path: str, content: str) -> None:
+    """A file the runtime provides (not a link into the image, which must stay unchanged)."""
+    target = under_root(root, container_path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    if not target.parent.resolve().is_relative_to(root.resolve()):
+        return  # the image links that directory out of its root: never write there
+    if os.path.lexists(target):
+        target.unlink()
+    target.write_text(content)
 
 
 def _mount(root: Path, mount: Mount) -> None:

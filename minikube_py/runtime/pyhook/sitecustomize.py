@@ -16,6 +16,12 @@ each pod owns one address (``$POD_IP``, e.g. 127.244.0.5). This directory is put
 - ``connect`` / ``connect_ex`` to ``127.0.0.1``, ``::1`` or ``localhost`` reach ``$POD_IP``;
   ``getaddrinfo`` and ``gethostbyname`` answer ``localhost`` with ``$POD_IP``, so
   ``socket.create_connection``, ``http.client``, ``urllib`` and asyncio follow too.
+- ``getaddrinfo``, ``gethostbyname`` and ``gethostbyname_ex`` resolve cluster names
+  (``backend``, ``backend.shop``, ``backend.shop.svc.cluster.local``) through the cluster DNS
+  with the pod's search path (``_minikube_py_dns``, imported at the first lookup); other names
+  go to the host's resolver. Where the cluster's listeners could not bind ports below 1024
+  (``MINIKUBE_PY_LOW_PORT_OFFSET`` set), a connection to a cluster address
+  (``MINIKUBE_PY_CLUSTER_CIDRS``) at such a port goes to the offset port, so port 80 works.
 
 Nothing happens without ``POD_IP`` (an IPv4 address). The patch is applied lazily, when the
 program first imports ``socket`` (an import hook), so programs that never touch the network pay
@@ -63,6 +69,9 @@ if TYPE_CHECKING:  # typing costs milliseconds at start-up, and only mypy needs 
 
 POD_IP = os.environ.get("POD_IP", "")
 MOUNTS = os.environ.get("MINIKUBE_PY_MOUNTS", "")
+_DNS = os.environ.get("MINIKUBE_PY_DNS", "")
+# Set only where the cluster's listeners could not have ports below 1024 (config.py).
+_LOW_PORT_OFFSET = int(os.environ.get("MINIKUBE_PY_LOW_PORT_OFFSET") or 0)
 _LOCAL_V4 = frozenset({"0.0.0.0", "", "localhost", "127.0.0.1"})
 _LOCAL_V6 = frozenset({"::", "", "localhost", "::1", "::0"})
 _LOOPBACK_NAMES = frozenset({"localhost", "127.0.0.1", "localhost.localdomain"})
@@ -73,12 +82,16 @@ def _is_ipv4(text: str) -> bool:
     return len(parts) == 4 and all(p.isdigit() and int(p) < 256 for p in parts)
 
 
-def _cluster_address(host: str) -> str | None:
-    """SEAM — resolves cluster service names (``web``, ``web.default.svc.cluster.local``).
+def _cluster_addresses(host: str) -> list[str] | None:
+    """Cluster names (``web``, ``web.shop``, ``web.shop.svc.cluster.local``) by the pod's
+    search path and cluster DNS (``$MINIKUBE_PY_DNS``); None for any other name. The resolver
+    (``_minikube_py_dns``, beside this file) is imported at the first lookup only."""
+    if not _DNS or not host or _is_ipv4(host) or ":" in host:
+        return None
+    import _minikube_py_dns  # type: ignore[import-not-found,unused-ignore]
 
-    Cluster DNS arrives with a later issue; until then every name goes to the host resolver.
-    """
-    return None
+    found: list[str] | None = _minikube_py_dns.lookup(host)
+    return found
 
 
 def _patch_socket(socket: Any) -> None:
@@ -112,12 +125,25 @@ def _patch_socket(socket: Any) -> None:
             return (mapped, *address[1:])
         return None
 
+    in_cluster = None
+    if _LOW_PORT_OFFSET:
+        import _minikube_py_dns  # type: ignore[import-not-found,unused-ignore]
+
+        in_cluster = _minikube_py_dns.cluster_address_test()
+
     def connect_target(sock: Any, address: Any) -> Any:
         host = host_of(address)
         if sock.family == socket.AF_INET and host in ("127.0.0.1", "localhost"):
             return (pod_ip, address[1])
         if sock.family == socket.AF_INET6 and host in ("::1", "localhost"):
             return (mapped, *address[1:])
+        if (
+            in_cluster
+            and sock.family == socket.AF_INET
+            and 0 < address[1] < 1024
+            and in_cluster(host)
+        ):  # a ClusterIP's port 80 listens at LOW_PORT_OFFSET + 80
+            return (host, _LOW_PORT_OFFSET + address[1])
         return address
 
     def holds_twin(sock: Any, port: int) -> bool:
@@ -161,31 +187,62 @@ def _patch_socket(socket: Any) -> None:
         code: int = original_connect_ex(self, address)
         return code
 
+    original_gethostbyname_ex = socket.gethostbyname_ex
+
     def resolve(host: Any, family: int) -> Any:
+        """The hosts to ask the host's resolver for instead of ``host``."""
         name = host.decode() if isinstance(host, bytes) else host
         if not isinstance(name, str):
-            return host
+            return [host]
         if name.lower() in _LOOPBACK_NAMES and family in (0, socket.AF_INET):
-            return pod_ip
+            return [pod_ip]
         if name in ("::1", "localhost") and family == socket.AF_INET6:
-            return mapped
-        return _cluster_address(name) or host
+            return [mapped]
+        if family in (0, socket.AF_INET):  # the cluster has IPv4 addresses only
+            found = _cluster_addresses(name)
+            return [host] if found is None else found  # [] for no such cluster name
+        return [host]
+
+    def unknown(hosts: Any) -> None:
+        if not hosts:
+            raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
 
     def getaddrinfo(
         host: Any, port: Any, family: int = 0, type: int = 0, proto: int = 0, flags: int = 0
     ) -> Any:
-        with contextlib.suppress(Exception):
-            host = resolve(host, family)
-        return original_getaddrinfo(host, port, family, type, proto, flags)
+        hosts = [host]
+        if not flags & socket.AI_NUMERICHOST:
+            with contextlib.suppress(Exception):
+                hosts = resolve(host, family)
+        unknown(hosts)
+        if len(hosts) == 1:
+            return original_getaddrinfo(hosts[0], port, family, type, proto, flags)
+        return [
+            entry
+            for each in hosts
+            for entry in original_getaddrinfo(each, port, family, type, proto, flags)
+        ]
 
     def gethostbyname(host: Any) -> str:
+        hosts = [host]
         with contextlib.suppress(Exception):
-            host = resolve(host, socket.AF_INET)
-        answer: str = original_gethostbyname(host)
+            hosts = resolve(host, socket.AF_INET)
+        unknown(hosts)
+        answer: str = original_gethostbyname(hosts[0])
         return answer
+
+    def gethostbyname_ex(host: Any) -> Any:
+        hosts = [host]
+        with contextlib.suppress(Exception):
+            hosts = resolve(host, socket.AF_INET)
+        unknown(hosts)
+        if hosts == [host] or not all(_is_ipv4(each) for each in hosts):
+            return original_gethostbyname_ex(hosts[0])
+        return (host, [], hosts)
 
     cls.bind, cls.connect, cls.connect_ex = bind, connect, connect_ex
     socket.getaddrinfo, socket.gethostbyname = getaddrinfo, gethostbyname
+    socket.gethostbyname_ex = gethostbyname_ex
 
 
 def _to_pod(host: Any) -> Any:

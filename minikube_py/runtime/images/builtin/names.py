@@ -2,10 +2,13 @@
 
 One program, two applets chosen by the name it is run as (busybox is a multi-call binary in
 the same way). ``hostname`` prints the pod's name (``$HOSTNAME``), ``-i`` its address
-(``$POD_IP``), ``-s`` the part before the first dot. ``nslookup NAME`` resolves through the
-interpreter (so through the cluster-name seam of the start-up hook) and prints busybox's
-layout; an unknown name prints ``** server can't find NAME: NXDOMAIN`` and exits 1, which is
-what the init-container tutorials loop on (``until nslookup myservice; do sleep 2; done``).
+(``$POD_IP``), ``-s`` the part before the first dot. ``nslookup NAME`` asks the cluster DNS
+the kubelet named (``$MINIKUBE_PY_DNS``) with the pod's search path, through the start-up
+hook's resolver, and prints busybox's layout with the name that answered (``nslookup
+kubernetes.default`` → ``kubernetes.default.svc.cluster.local``); names the cluster does not
+know go to the host's resolver. An unknown name prints ``** server can't find NAME:
+NXDOMAIN`` and exits 1, which is what the init-container tutorials loop on (``until nslookup
+myservice; do sleep 2; done``).
 """
 
 from __future__ import annotations
@@ -29,8 +32,13 @@ def hostname(argv: list[str]) -> int:
     return 0
 
 
-def nameserver() -> str:
-    """The first nameserver of the container's resolv.conf, else the host's."""
+def nameserver() -> tuple[str, int]:
+    """The cluster DNS the kubelet named (``$MINIKUBE_PY_DNS``, its real port), else the first
+    nameserver of the container's resolv.conf, else the host's."""
+    cluster = os.environ.get("MINIKUBE_PY_DNS", "")
+    host, _, port = cluster.rpartition(":")
+    if host and port.isdigit():
+        return host, int(port)
     root = os.environ.get("MINIKUBE_PY_ROOT") or "/"
     for path in (os.path.join(root, "etc/resolv.conf"), "/etc/resolv.conf"):
         try:
@@ -38,10 +46,34 @@ def nameserver() -> str:
                 for line in conf:
                     words = line.split()
                     if len(words) >= 2 and words[0] == "nameserver":
-                        return words[1]
+                        return words[1], 53
         except OSError:
             continue
-    return "127.0.0.1"
+    return "127.0.0.1", 53
+
+
+def cluster_answer(name: str) -> tuple[str, list[str]] | None:
+    """The cluster DNS's answer (the start-up hook's resolver), None if it has none."""
+    if not os.environ.get("MINIKUBE_PY_DNS"):
+        return None
+    try:
+        # beside the start-up hook, on every container's PYTHONPATH
+        import _minikube_py_dns  # type: ignore[import-not-found,unused-ignore]
+    except ImportError:
+        return None
+    try:
+        found: tuple[str, list[str]] | None = _minikube_py_dns.resolve(name)
+        return found
+    except (OSError, ValueError):  # no cluster DNS to ask, or not a DNS name
+        return None
+
+
+def host_answer(name: str) -> list[str] | None:
+    try:
+        answers = socket.getaddrinfo(name, None, type=socket.SOCK_STREAM)
+    except (socket.gaierror, UnicodeError):
+        return None
+    return list(dict.fromkeys(str(address[0]) for *_, address in answers))
 
 
 def nslookup(argv: list[str]) -> int:
@@ -50,19 +82,21 @@ def nslookup(argv: list[str]) -> int:
         print("Usage: nslookup [-type=QUERY_TYPE] [-debug] HOST [DNS_SERVER]", file=sys.stderr)
         return 1
     name = names[0]
-    server = names[1] if len(names) > 1 else nameserver()
-    print(f"Server:\t\t{server}\nAddress:\t{server}:53\n")
-    try:
-        answers = socket.getaddrinfo(name, None, type=socket.SOCK_STREAM)
-    except (socket.gaierror, UnicodeError):
+    server, port = nameserver()
+    if len(names) > 1 and names[1] != server:
+        server, port = names[1], 53
+    print(f"Server:\t\t{server}\nAddress:\t{server}:{port}\n")
+    found = cluster_answer(name)
+    if found is not None and not found[1]:  # a CNAME out of the cluster (ExternalName)
+        print(f"{name}\tcanonical name = {found[0]}")
+        name = found[0]
+    addresses = found[1] if found is not None and found[1] else host_answer(name)
+    if not addresses:
         print(f"** server can't find {name}: NXDOMAIN\n")
         return 1
-    print(f"Name:\t{name}")
-    seen: list[str] = []
-    for *_, address in answers:
-        if address[0] not in seen:
-            seen.append(str(address[0]))
-            print(f"Address: {address[0]}")
+    print(f"Name:\t{found[0] if found is not None else name}")
+    for address in addresses:
+        print(f"Address: {address}")
     print()
     return 0
 
