@@ -34,9 +34,12 @@ from minikube_py.store import open_store
 TEST_CA_PEM = "-----BEGIN CERTIFICATE-----\nbWluaWt1YmUtcHkgdGVzdA==\n-----END CERTIFICATE-----\n"
 
 
-# The controllers an API test wants (accounts for its pods, namespaces that can be deleted)
-# and none that would act on its Deployments and ReplicaSets behind its back.
-API_CONTROLLERS = ControllerSettings(("serviceaccount", "root-ca-cert-publisher", "namespace"))
+# The controllers an API test wants (accounts for its pods, namespaces and claims that can be
+# deleted — the protection controllers lift the finalizers admission puts on claims and
+# volumes) and none that would act on its Deployments and ReplicaSets behind its back.
+API_CONTROLLERS = ControllerSettings(
+    ("serviceaccount", "root-ca-cert-publisher", "namespace", "pvc-protection", "pv-protection")
+)
 
 
 def ephemeral_config(

@@ -15,7 +15,7 @@ from typing import Any
 from minikube_py.api import defaults, errors, meta, validation
 from minikube_py.api.defaults_workloads import generate_job_selector
 from minikube_py.api.resources import ResourceType
-from minikube_py.apiserver import customadmission
+from minikube_py.apiserver import customadmission, storageadmission
 from minikube_py.apiserver.objects import Object, json_copy, spec_changed
 from minikube_py.apiserver.tolerations import add_default_tolerations
 
@@ -90,6 +90,7 @@ def prepare_create(rt: ResourceType, obj: Object, *, namespace: str | None) -> O
     defaults.apply_defaults(rt, obj)
     if rt.kind == "Pod" and rt.group == "":
         add_default_tolerations(obj)  # the DefaultTolerationSeconds plugin
+    storageadmission.add_protection_finalizer(rt, obj)  # StorageObjectInUseProtection
     if customadmission.applies(rt):  # custom resources and CRDs: their schema, their rules
         customadmission.mutate(rt, obj, None, None)
     _validate(rt, obj, old=None)

@@ -20,7 +20,7 @@ from minikube_py.api.customresources import CLEANUP_FINALIZER, is_crd
 from minikube_py.api.meta import now_rfc3339
 from minikube_py.api.registry import Registry
 from minikube_py.api.resources import ResourceType
-from minikube_py.apiserver import admission, managedfields, serviceaccounts
+from minikube_py.apiserver import admission, managedfields, serviceaccounts, storageadmission
 from minikube_py.apiserver.allocation import ServiceAllocator
 from minikube_py.apiserver.decoding import MAX_OBJECT_BYTES
 from minikube_py.apiserver.listing import Lister, ListOptions
@@ -97,6 +97,8 @@ class Storage:
         """POST; ``manager`` None: the body's managedFields are already right (apply)."""
         if serviceaccounts.applies(rt):  # mutating admission that reads other objects
             await serviceaccounts.admit_pod(self, body, namespace=namespace)
+        if storageadmission.applies(rt):  # DefaultStorageClass reads the StorageClasses
+            await storageadmission.admit_claim(self, body)
         obj = admission.prepare_create(rt, body, namespace=namespace)
         if manager is not None:
             managedfields.record_update(rt, None, obj, manager=manager)

@@ -19,8 +19,10 @@ which mounts these on tmpfs, we keep them in memory: a directory of the node's u
 starts, and a disk's metadata calls made that the slowest step of a pod's start under load.
 Since it reads the API and its token expires, ``PodVolumes`` (one per kubelet) prepares it
 and keeps rewriting it while the pod runs, whenever a token is due. The other volume kinds
-(configMap, secret, hostPath, persistentVolumeClaim …) come with the configuration and storage
-work: until then a mount of one of them is left out, and the container runs without it.
+(configMap, secret, hostPath …) come with the configuration work: until then a mount of one
+of them is left out, and the container runs without it. A ``persistentVolumeClaim`` volume is
+the directory of the claim's bound PersistentVolume (``claimvolumes.py``), shared by every pod
+that uses the claim; a claim not bound yet holds the pod back with ``FailedMount``.
 
 In the process runtime a mount is a symlink at root + ``mountPath`` (see
 ``runtime/sandbox.py``), and paths into a mount in the container's command line — also those
@@ -39,6 +41,7 @@ from typing import Any
 
 from minikube_py.client.protocol import Client
 from minikube_py.clock import Clock
+from minikube_py.kubelet.claimvolumes import claim_volumes, resolve_claims
 from minikube_py.kubelet.projected import VolumeError, payload, write_atomically
 from minikube_py.kubelet.tokens import TokenManager
 from minikube_py.logs import get_logger
@@ -89,6 +92,8 @@ class PodVolumes:
         if any("emptyDir" in volume for volume in volumes if isinstance(volume, dict)):
             prepared = await asyncio.to_thread(prepare_volumes, pod, pod_directory)
         prepared.update(await self._project(pod, pod_directory))
+        if claim_volumes(pod):
+            prepared.update(await resolve_claims(self.client, pod))
         uid = str(pod["metadata"].get("uid", ""))
         if self.tokens.refresh_at(uid) is not None and uid not in self._refreshers:
             self._refreshers[uid] = asyncio.ensure_future(self._keep_fresh(pod, pod_directory))
@@ -158,9 +163,13 @@ def prepare_volumes(pod: Object, pod_directory: Path) -> dict[str, Path]:
     return prepared
 
 
-def container_mounts(container: Object, volumes: dict[str, Path]) -> list[Mount]:
+def container_mounts(
+    container: Object, volumes: dict[str, Path], read_only: frozenset[str] = frozenset()
+) -> list[Mount]:
     """The runtime mounts for ``container``'s ``volumeMounts`` over the prepared volumes
-    (``subPath`` selects a directory inside the volume, created if missing, as upstream)."""
+    (``subPath`` selects a directory inside the volume, created if missing, as upstream);
+    ``read_only``: volumes every mount of which is read-only (``claimvolumes.read_only_claims``
+    of the pod: a claim volume with ``readOnly: true``)."""
     mounts = []
     for wanted in container.get("volumeMounts") or []:
         source = volumes.get(str(wanted.get("name")))
@@ -175,7 +184,7 @@ def container_mounts(container: Object, volumes: dict[str, Path]) -> list[Mount]
             Mount(
                 host_path=source,
                 container_path=str(wanted.get("mountPath") or ""),
-                read_only=bool(wanted.get("readOnly")),
+                read_only=bool(wanted.get("readOnly")) or wanted.get("name") in read_only,
             )
         )
     return mounts

@@ -9,7 +9,9 @@ ones it needs, each a small method here (a ``Protocol``, so plugins need no base
   this node? A ``Status`` with upstream's reason texts when not;
 - **PreScore** (``pre_score``), **Score** (``score``; ``score_nodes`` for all feasible nodes)
   and **NormalizeScore** (``normalize``): how good is each feasible node, 0 to 100;
-- **PostFilter** (in ``framework.py``): what to do when no node fits (preemption).
+- **PostFilter** (in ``framework.py``): what to do when no node fits (preemption);
+- **PreBind** (``pre_bind``, async): work before the binding is written (VolumeBinding);
+  a plugin with its own caches is an ``InformingPlugin`` the scheduler runs beside it.
 
 A ``Status`` code says whether preemption could help: ``UNSCHEDULABLE`` (resources, ports:
 evicting pods may make room) or ``UNRESOLVABLE`` (labels, taints, a cordon: it cannot).
@@ -17,7 +19,7 @@ evicting pods may make room) or ``UNRESOLVABLE`` (labels, taints, a cordon: it c
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any, Protocol, runtime_checkable
@@ -117,3 +119,26 @@ class PreScorePlugin(Protocol):
     def pre_score(self, state: CycleState, pod: Object) -> bool:
         """False: nothing to score for this pod (upstream's Skip), so the plugin sits out."""
         ...
+
+
+@runtime_checkable
+class PreBindPlugin(Protocol):
+    """Runs after a node is chosen and before the pod is bound to it (upstream's PreBind):
+    may do I/O (write a claim's selected node, wait for its volume) and raises to refuse;
+    the scheduler then reports ``running PreBind plugin "<name>": <error>`` and retries."""
+
+    name: str
+
+    async def pre_bind(self, pod: Object, node: NodeInfo) -> None: ...
+
+
+@runtime_checkable
+class InformingPlugin(Protocol):
+    """A plugin with caches of its own (claims, volumes): the scheduler runs them, waits for
+    them before its first cycle, and hears from them when a parked pod may now fit."""
+
+    async def run(self) -> None: ...
+
+    async def wait_synced(self) -> None: ...
+
+    def on_change(self, callback: Callable[[], None]) -> None: ...

@@ -32,6 +32,7 @@ from minikube_py.logs import get_logger
 
 from .conditions import REASON_ERROR, REASON_UNSCHEDULABLE, unschedulable_patch
 from .framework import CycleState, FitError, NodeInfo, Profile, schedule_one
+from .plugin import InformingPlugin, PreBindPlugin
 from .plugins import default_profile
 from .plugins.noderesources import requests_of
 from .queue import Clock, SchedulingQueue, node_changed_for_scheduling, pod_key, spec_changed
@@ -67,7 +68,7 @@ class Scheduler:
     ) -> None:
         self.client = client
         self.name = name
-        self.profile = profile or default_profile()
+        self.profile = profile or default_profile(client)
         self.rng = random.Random(seed)
         self.queue = queue or SchedulingQueue(clock)  # tests pass one with short backoffs
         self.recorder = EventRecorder(client, name)
@@ -85,6 +86,11 @@ class Scheduler:
         self.pod_informer.on_add(self._pod_changed)
         self.pod_informer.on_update(self._pod_updated)
         self.pod_informer.on_delete(self._pod_deleted)
+        # plugins with caches of their own (VolumeBinding), and the PreBind ones
+        self.informing = [p for p in self.profile.filters if isinstance(p, InformingPlugin)]
+        self.pre_binders = [p for p in self.profile.filters if isinstance(p, PreBindPlugin)]
+        for plugin in self.informing:
+            plugin.on_change(self._retry)
 
     async def run(self) -> None:
         """Schedule until cancelled (DESIGN.md's long-lived component contract).
@@ -95,8 +101,12 @@ class Scheduler:
         async with asyncio.TaskGroup() as group:
             group.create_task(self.node_informer.run())
             group.create_task(self.pod_informer.run())
+            for plugin in self.informing:
+                group.create_task(plugin.run())
             await self.node_informer.wait_synced()
             await self.pod_informer.wait_synced()
+            for plugin in self.informing:
+                await plugin.wait_synced()
             _log.info("scheduler started", nodes=len(self.nodes), pending=len(self.queue))
             while True:
                 pod = self.queue.pop()
@@ -174,6 +184,8 @@ class Scheduler:
         }
         if meta.get("uid"):  # as upstream's DefaultBinder: bind this pod, not a namesake
             binding["metadata"]["uid"] = meta["uid"]
+        if not await self._pre_bind(pod, node):
+            return
         try:
             await self.client.create(PODS, namespace, binding, subresource="binding")
         except ApiError as error:
@@ -197,6 +209,24 @@ class Scheduler:
         await self.recorder.record(
             pod, reason="Scheduled", message=scheduled_message(pod, node), action="Binding"
         )
+
+    async def _pre_bind(self, pod: Object, node: str) -> bool:
+        """Run the PreBind plugins; on a refusal the pod goes back to the queue (False)."""
+        info = self.nodes.get(node)
+        for plugin in self.pre_binders:
+            if info is None:
+                break
+            try:
+                await plugin.pre_bind(pod, info)
+            except Exception as error:
+                key = pod_key(pod)
+                self._unplace(key)
+                self.queue.failed(key)
+                self._retry()
+                message = f'running PreBind plugin "{plugin.name}": {error}'
+                await self._unschedulable(pod, message, reason=REASON_ERROR)
+                return False
+        return True
 
     async def _unschedulable(
         self, pod: Object, message: str, *, reason: str = REASON_UNSCHEDULABLE

@@ -264,7 +264,9 @@ def report(title: str, outcomes: list[Outcome]) -> tuple[str, list[str]]:
 
 
 # accounts for pods, namespaces that can be deleted, cascading deletes; nothing that runs pods
-API_CONTROLLERS = "serviceaccount,root-ca-cert-publisher,namespace,garbagecollector"
+API_CONTROLLERS = (
+    "serviceaccount,root-ca-cert-publisher,namespace,garbagecollector,pvc-protection,pv-protection"
+)
 
 
 @pytest.fixture(scope="module")

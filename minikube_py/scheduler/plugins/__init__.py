@@ -7,6 +7,8 @@ PostFilter that explains whether evicting pods could help.
 
 from __future__ import annotations
 
+from minikube_py.client import Client
+
 from ..framework import Profile
 from .defaultpreemption import DefaultPreemption
 from .nodeaffinity import NodeAffinity
@@ -16,14 +18,18 @@ from .noderesources import BalancedAllocation, NodeResourcesFit
 from .nodeunschedulable import NodeUnschedulable
 from .selectorspread import SelectorSpread
 from .tainttoleration import TaintToleration
+from .volumebinding import VolumeBinding
 
 
-def default_profile() -> Profile:
+def default_profile(client: Client | None = None) -> Profile:
+    """Upstream's default plugins; VolumeBinding too when there is a ``client`` to read
+    claims and volumes with (framework tests schedule plain dicts without one)."""
     affinity = NodeAffinity()
     taints = TaintToleration()
     fit = NodeResourcesFit()
+    volumes = [VolumeBinding(client)] if client is not None else []
     return Profile(
-        filters=[NodeUnschedulable(), NodeName(), taints, affinity, NodePorts(), fit],
+        filters=[NodeUnschedulable(), NodeName(), taints, affinity, NodePorts(), fit, *volumes],
         scores=[
             (taints, 3),
             (affinity, 2),
@@ -45,5 +51,6 @@ __all__ = [
     "NodeUnschedulable",
     "SelectorSpread",
     "TaintToleration",
+    "VolumeBinding",
     "default_profile",
 ]
