@@ -2,8 +2,8 @@
 
 ``cli → cluster → {apiserver, controllers, scheduler, kubelet, net} → {client, runtime} →
 {store, api}``: a package may import its own modules, the shared top-level modules (``logs``,
-``config``, ``clock``, ``slots``) and packages of a lower layer — never a higher one or a peer. On top of
-that, the rule Kubernetes lives by: only the API server touches the store.
+``config``, ``clock``, ``slots``) and packages of a lower layer — never a higher one or a
+peer. On top of that, the rule Kubernetes lives by: only the API server touches the store.
 """
 
 from __future__ import annotations

@@ -106,6 +106,7 @@ def stop(profile: str) -> None:
     help="Controllers to run, as kube-controller-manager's flag: '*' all, 'name' one, "
     "'-name' not that one (e.g. '*,-deployment').",
 )
+@click.option("--addons", default="", help="Addons to run, comma-separated (ingress).")
 def serve(
     profile: str,
     state_dir: Path | None,
@@ -119,6 +120,7 @@ def serve(
     runtime: Literal["process", "fake"],
     crash_backoff: float,
     controllers: str,
+    addons: str,
 ) -> None:
     """Run the cluster in the foreground until interrupted (SIGINT / SIGTERM)."""
     config = ClusterConfig(
@@ -134,6 +136,7 @@ def serve(
         runtime=runtime,
         crash_backoff=crash_backoff,
         controllers=ControllerSettings(tuple(n.strip() for n in controllers.split(",") if n)),
+        addons=tuple(name.strip() for name in addons.split(",") if name.strip()),
     )
     configure_logging(json_file=config.directory / "cluster.log", console=False)
     try:

@@ -1,11 +1,12 @@
 """The cluster manager: builds the components of one cluster and runs them together.
 
 A cluster is a state directory (its store, certificates, images, pods, logs), a store, and
-components that run until the cluster stops: the API server first, then the scheduler and one
-node agent (kubelet) per node, then the controller manager, each an API client of the server
-in this process; the service proxy joins when its issue lands. ``running_cluster`` starts them
-and stops them in reverse order; the CLI's ``serve`` / ``start`` and the embedded ``Cluster``
-all go through it, so they cannot differ.
+components that run until the cluster stops: the API server first, then the networking
+components (the cluster DNS, the service proxy, load-balancer addresses, the Ingress addon:
+``network.py``), then the scheduler and one node agent (kubelet) per node (``nodes.py``), then
+the controller manager, each an API client of the server in this process. ``running_cluster``
+starts them and stops them in reverse order; the CLI's ``serve`` / ``start`` and the embedded
+``Cluster`` all go through it, so they cannot differ.
 
 Start-up is ordered for a short time to ready, as upstream's: the API server is ready (its
 ``/readyz``) once it serves, and does not wait for kubelets or controllers. So only what the
@@ -33,6 +34,7 @@ from minikube_py.apiserver.pki import Pki, ensure_pki
 from minikube_py.apiserver.server import ApiServer
 from minikube_py.apiserver.tokens import TokenIssuer
 from minikube_py.client import Client
+from minikube_py.cluster.network import Networking, check_addons, running_network
 from minikube_py.cluster.nodes import Nodes, running_nodes
 from minikube_py.cluster.settings import ClusterConfig, ClusterError
 from minikube_py.config import ControllerSettings, NetworkPlan
@@ -64,6 +66,7 @@ class RunningCluster:
     nodes: Nodes
     controllers: ControllerManager
     network: NetworkPlan  # the address plan this cluster runs on
+    networking: Networking  # its DNS server, service proxy and Ingress controller
 
     @property
     def url(self) -> str:
@@ -120,6 +123,11 @@ _COMPONENTS = (
     "minikube_py.scheduler.scheduler",
     "minikube_py.controllers.manager",
     "minikube_py.controllers.standard",
+    "minikube_py.kubelet.dns",
+    "minikube_py.net.dns",
+    "minikube_py.net.proxy",
+    "minikube_py.net.loadbalancer",
+    "minikube_py.net.ingress",
 )
 
 
@@ -140,6 +148,7 @@ async def running_cluster(
     """Start the cluster, yield it while it runs, stop it on exit. ``on_serving(url,
     kubeconfig)`` is called as soon as the API server serves, before the nodes and controllers
     start."""
+    check_addons(config.addons)
     directory = config.directory
     directory.mkdir(parents=True, exist_ok=True)
     with _exclusive(directory), _network(config) as network:
@@ -177,6 +186,7 @@ async def running_cluster(
                 await _import_components()
                 client = server.client("kubelet")
                 async with (
+                    running_network(config, server) as networking,
                     running_nodes(
                         config,
                         client,
@@ -184,12 +194,15 @@ async def running_cluster(
                         directory,
                         node_streams,
                         (server.host, server.port),
+                        networking.pods,
                     ) as nodes,
                     _running_controllers(
-                        config, server.client("kube-controller-manager"), pki
+                        config, server.client("kube-controller-manager"), pki, directory
                     ) as manager,
                 ):
-                    yield RunningCluster(server, kubeconfig, directory, nodes, manager, network)
+                    yield RunningCluster(
+                        server, kubeconfig, directory, nodes, manager, network, networking
+                    )
             finally:
                 await server.stop()
         finally:
@@ -217,7 +230,7 @@ async def _open_store_and_pki(
 
 @contextlib.asynccontextmanager
 async def _running_controllers(
-    config: ClusterConfig, client: Client, pki: Pki
+    config: ClusterConfig, client: Client, pki: Pki, directory: Path
 ) -> AsyncIterator[ControllerManager]:
     """The controller manager, started once the nodes are registered (a ReplicaSet's pods
     then have somewhere to go) and stopped first, so nothing is recreated during shutdown."""
@@ -225,7 +238,12 @@ async def _running_controllers(
     from minikube_py.controllers.standard import standard_controllers
 
     settings = config.controllers or ControllerSettings()
-    controllers = standard_controllers(client, settings, ca_pem=pki.ca_cert.read_text())
+    controllers = standard_controllers(
+        client,
+        settings,
+        ca_pem=pki.ca_cert.read_text(),
+        storage_root=directory / "storage" / "hostpath-provisioner",
+    )
     manager = ControllerManager(client, controllers)
     task = asyncio.create_task(manager.run(), name="controller-manager")
     try:

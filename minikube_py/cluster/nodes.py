@@ -21,6 +21,7 @@ from minikube_py.config import NodeConfig, plan_nodes
 
 if TYPE_CHECKING:
     from minikube_py.kubelet.agent import NodeAgent
+    from minikube_py.kubelet.dns import ClusterNetworking
     from minikube_py.runtime.images.store import ImageStore
     from minikube_py.runtime.protocol import ContainerRuntime, NodeStreams
 
@@ -45,11 +46,13 @@ class Nodes:
         directory: Path,
         streams: dict[str, NodeStreams],
         api_endpoint: tuple[str, int],
+        networking: ClusterNetworking | None = None,
     ) -> None:
         from minikube_py.runtime.images.store import ImageStore
 
         self.config, self.client, self.directory, self.streams = config, client, directory, streams
         self.api_endpoint = api_endpoint  # where pods reach the API server
+        self.networking = networking  # the cluster DNS and addresses the kubelets tell pods
         self.images = ImageStore(directory / "images")
         self.agents: list[NodeAgent] = []
         self.tasks: dict[str, asyncio.Task[None]] = {}  # the task running each node's agent
@@ -67,6 +70,7 @@ class Nodes:
             directory=node_dir,
             timings=self.config.agent_timings(),
             api_endpoint=self.api_endpoint,
+            networking=self.networking,
         )
         self.streams[node.name] = agent.streams
         self.agents.append(agent)
@@ -113,12 +117,13 @@ async def running_nodes(
     directory: Path,
     streams: dict[str, NodeStreams],
     api_endpoint: tuple[str, int],
+    networking: ClusterNetworking | None = None,
 ) -> AsyncIterator[Nodes]:
     """The scheduler and a node agent per node, registered before the cluster counts as up;
     on the way out the agents stop first, then every container, then the scheduler."""
     from minikube_py.scheduler.scheduler import Scheduler
 
-    nodes = Nodes(config, client, directory, streams, api_endpoint)
+    nodes = Nodes(config, client, directory, streams, api_endpoint, networking)
     planned = plan_nodes(
         config.profile, config.nodes, network=config.network, cpu=config.cpus, memory=config.memory
     )

@@ -45,6 +45,7 @@ class ClusterConfig:
     timings: AgentTimings | None = None  # None: the kubelet's defaults (upstream's)
     crash_backoff: float | None = None  # overrides ``timings.crash_backoff`` (a CLI flag)
     controllers: ControllerSettings | None = None  # None: the defaults
+    addons: tuple[str, ...] = ()  # minikube's addons this cluster runs: "ingress"
 
     def agent_timings(self) -> AgentTimings:
         from minikube_py.kubelet.agent import AgentTimings

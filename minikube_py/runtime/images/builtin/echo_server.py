@@ -33,6 +33,7 @@ def canonical(name: str) -> str:
 
 class Echo(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # headers and body go out at once, as Go and nginx send
 
     def echo(self) -> None:
         length = int(self.headers.get("Content-Length") or 0)

@@ -44,6 +44,7 @@ NGINX = "1.10.0"
 
 class Describe(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # headers and body go out at once, as Go and nginx send
 
     def version_string(self) -> str:
         return f"nginx/{NGINX}"

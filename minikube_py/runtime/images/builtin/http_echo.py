@@ -47,6 +47,7 @@ def parse(argv: list[str]) -> dict[str, str]:
 def handler(text: str, status: int) -> type[BaseHTTPRequestHandler]:
     class Echo(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
+        disable_nagle_algorithm = True  # headers and body go out at once, as Go sends
 
         def answer(self) -> None:
             started = time.monotonic()

@@ -60,6 +60,7 @@ def error_page(status: int) -> bytes:
 
 class StaticFiles(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive, as nginx
+    disable_nagle_algorithm = True  # headers and body go out at once, as Go and nginx send
     timeout = 65  # nginx's keepalive_timeout
 
     def version_string(self) -> str:
