@@ -81,11 +81,11 @@ class ResolverConfig:
     options: tuple[str, ...] = ()
 
     def text(self) -> str:
-        """The file, laid out as containerd writes a pod's."""
-        lines = []
+        """The file, laid out as minikube's default runtime (Docker) writes a pod's and the
+        Kubernetes docs show it: nameservers, then the search list, then the options."""
+        lines = [f"nameserver {server}" for server in self.servers]
         if self.searches:
             lines.append("search " + " ".join(self.searches))
-        lines += [f"nameserver {server}" for server in self.servers]
         if self.options:
             lines.append("options " + " ".join(self.options))
         return "".join(line + "\n" for line in lines)

@@ -6,9 +6,7 @@ The manifests are the corpus files under ``corpus/website-examples/`` (byte-for-
 to their documented end; those naming other images must end in ``ImagePullBackOff`` with the
 hint to build the image. One example fetches a page from the internet, which a test may not
 reach: it runs with that URL pointed at a loopback stand-in. Examples that need what later
-issues bring (ConfigMaps in the environment, the pod's DNS configuration, the ServiceAccount
-admission) are written as
-the documentation reads and marked ``xfail(strict=True)`` with exactly what is missing, so they
+issues bring (ConfigMaps in the environment) are written as the documentation reads and marked ``xfail(strict=True)`` with exactly what is missing, so they
 start passing — and must be unmarked — when it lands. Every pod is deleted with ``--wait``.
 """
 
@@ -265,11 +263,6 @@ def test_config_map_as_environment(kubectl: Kubectl, applied: Any) -> None:
     assert "special.how=very" in kubectl.out("logs", "dapi-test-pod").splitlines()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the kubelet does not write the pod's /etc/resolv.conf from dnsPolicy/dnsConfig yet "
-    "(cluster DNS comes with issue 7): cat /etc/resolv.conf shows the host's",
-)
 def test_custom_dns_config_in_resolv_conf(kubectl: Kubectl, applied: Any) -> None:
     applied("service/networking/custom-dns.yaml")
     kubectl.out("wait", "--for=condition=Ready", "pod/dns-example", WAIT)

@@ -6,9 +6,8 @@ The manifests are the corpus files under ``corpus/website-examples/`` (byte-for-
 one docs page: it applies what the page applies, runs the commands the page runs (``rollout
 status``, ``set image``, ``rollout undo``, ``scale``, ``create job --from``, server-side apply
 with a hand-over field manager) and checks what the page shows (``kubectl get`` columns, pod
-labels and owners, ``rollout history``, events, a container's answer or log). What a later issue
-brings (Services forwarding: issue 7), and what a controller does not do yet (a Job's
-``successPolicy``), is written as the page reads and marked ``xfail(strict=True)`` with exactly
+labels and owners, ``rollout history``, events, a container's answer or a Service's). What a
+controller does not do yet (a Job's ``successPolicy``) is written as the page reads and marked ``xfail(strict=True)`` with exactly
 what is missing. Everything applied is deleted with ``--wait``, and its pods are waited for, so
 the next test starts clean.
 
@@ -34,9 +33,9 @@ Examples left out, and why:
   process runtime (DESIGN.md's known limit).
 - ``application/deployment-retainkeys.yaml``: a strategic-merge-patch page, no controller state.
 - ``application/canary/app-service.yaml``: the stored copy (another commit than the two
-  Deployments) selects ``app.kubernetes.io/name: rollout-demo``, which no canary pod carries;
-  and Services forward only with issue 7. The canary test asks each pod directly.
-- ``application/job/redis/*``: the redis Pod runs in test_website_pods; its Service is issue 7.
+  Deployments) selects ``app.kubernetes.io/name: rollout-demo``, which no canary pod carries,
+  so the canary test asks each pod directly.
+- ``application/job/redis/*``: the redis Pod runs in test_website_pods.
 
 The Deployments page's stuck rollout (``set image ... nginx:1.161``) cannot be shown: every tag
 of a built-in image resolves, so the typo'd tag runs.
@@ -54,6 +53,7 @@ from typing import Any
 
 import pytest
 
+from minikube_py.config import listen_port
 from tests.e2e.conftest import Kubectl
 from tests.e2e.test_pods import WAIT, eventually
 
@@ -550,11 +550,6 @@ def test_nginx_app_scales_and_labels(kubectl: Kubectl, applied: Applied) -> None
     assert said == 'service "my-nginx-svc" deleted\ndeployment.apps "my-nginx" deleted\n'
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="Services do not forward yet (the service proxy comes with issue 7): nothing "
-    "listens on the ClusterIP, the connection is refused",
-)
 def test_nginx_directory_service_answers(kubectl: Kubectl, applied: Applied) -> None:
     """concepts/workloads/management: ``kubectl apply -f application/nginx/`` makes the
     Deployment and its Service; the Service answers with nginx's page."""
@@ -562,7 +557,7 @@ def test_nginx_directory_service_answers(kubectl: Kubectl, applied: Applied) -> 
     assert said == "deployment.apps/my-nginx created\nservice/my-nginx-svc created\n"
     rolled_out(kubectl, "my-nginx")
     address = kubectl.json("get", "svc", "my-nginx-svc")["spec"]["clusterIP"]
-    with urllib.request.urlopen(f"http://{address}:80/", timeout=5) as answer:
+    with urllib.request.urlopen(f"http://{address}:{listen_port(80)}/", timeout=5) as answer:
         assert "Welcome to nginx!" in answer.read().decode()
 
 

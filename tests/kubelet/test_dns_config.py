@@ -51,8 +51,8 @@ def test_the_node_file_is_read_as_upstream_reads_it() -> None:
 def test_cluster_first_uses_the_cluster_dns_and_search_path() -> None:
     config, warnings = pod_resolver(a_pod(), SETTINGS, HOST)
     assert config.text() == (
-        "search shop.svc.cluster.local svc.cluster.local cluster.local corp.example lab.example\n"
         "nameserver 127.96.0.10\n"
+        "search shop.svc.cluster.local svc.cluster.local cluster.local corp.example lab.example\n"
         "options ndots:5\n"
     )
     assert warnings == []
@@ -172,8 +172,8 @@ async def test_the_kubelet_gives_each_container_its_resolver(
             await asyncio.sleep(0.01)
         assert config is not None, "the container did not start"
         assert config.resolv_conf == (
-            "search default.svc.cluster.local svc.cluster.local cluster.local\n"
-            "nameserver 127.96.0.10\nnameserver a\nnameserver b\noptions ndots:5\n"
+            "nameserver 127.96.0.10\nnameserver a\nnameserver b\n"
+            "search default.svc.cluster.local svc.cluster.local cluster.local\noptions ndots:5\n"
         )
         assert config.env["MINIKUBE_PY_DNS"] == "127.96.0.10:64565"
         assert "MINIKUBE_PY_LOW_PORT_OFFSET" not in config.env
@@ -230,8 +230,9 @@ async def test_a_real_pod_finds_a_service_by_name_and_by_its_variables(
             assert output == (
                 f"Server:\t\t{dns.address}\nAddress:\t{dns.address}:{dns.port}\n\n"
                 f"Name:\tbackend.default.svc.cluster.local\nAddress: {ip}\n\nhost={ip}\n"
+                f"nameserver {dns.address}\n"
                 "search default.svc.cluster.local svc.cluster.local cluster.local\n"
-                f"nameserver {dns.address}\noptions ndots:5\n"
+                "options ndots:5\n"
             )
         finally:
             task.cancel()
