@@ -8,8 +8,9 @@ kinds it has no rules for. With ``old`` it also applies the update rules: immuta
 frozen pod specs, immutable ConfigMaps and Secrets, a ClusterIP that may not move.
 
 This module holds the dispatcher and the small kinds (ConfigMap, Secret, Namespace); the
-others are in ``validation_pods.py``, ``validation_workloads.py``, ``validation_batch.py`` and
-``validation_services.py``. Every function takes JSON-shaped input of any quality and never
+others are in ``validation_pods.py``, ``validation_workloads.py``, ``validation_batch.py``,
+``validation_services.py``, ``validation_networking.py`` (Ingress, IngressClass) and
+``validation_network_policy.py``. Every function takes JSON-shaped input of any quality and never
 raises: a field of the wrong type reads as absent (the decoder and schema report types).
 """
 
@@ -39,6 +40,8 @@ from minikube_py.api.validation_causes import (
     too_long,
 )
 from minikube_py.api.validation_formats import is_config_map_key, is_qualified_name
+from minikube_py.api.validation_network_policy import validate_network_policy
+from minikube_py.api.validation_networking import validate_ingress, validate_ingress_class
 from minikube_py.api.validation_pods import validate_pod, validate_pod_template
 from minikube_py.api.validation_services import validate_service
 from minikube_py.api.validation_workloads import (
@@ -269,4 +272,7 @@ _VALIDATORS: dict[tuple[str, str], Validator] = {
     ("apps", "DaemonSet"): validate_daemon_set,
     ("batch", "Job"): validate_job,
     ("batch", "CronJob"): validate_cron_job,
+    ("networking.k8s.io", "Ingress"): validate_ingress,
+    ("networking.k8s.io", "IngressClass"): validate_ingress_class,
+    ("networking.k8s.io", "NetworkPolicy"): validate_network_policy,
 }

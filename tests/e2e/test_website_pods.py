@@ -6,9 +6,9 @@ The manifests are the corpus files under ``corpus/website-examples/`` (byte-for-
 to their documented end; those naming other images must end in ``ImagePullBackOff`` with the
 hint to build the image. One example fetches a page from the internet, which a test may not
 reach: it runs with that URL pointed at a loopback stand-in. Examples that need what later
-issues bring (ConfigMaps in the environment) are written as the documentation reads and marked ``xfail(strict=True)`` with exactly what is missing, so they
-start passing — and must be unmarked — when it lands. Every pod is deleted with ``--wait``.
-"""
+issues bring (ConfigMaps in the environment) are written as the documentation reads and marked
+``xfail(strict=True)`` with exactly what is missing, so they start passing — and must be
+unmarked — when it lands. Every pod is deleted with ``--wait``."""
 
 from __future__ import annotations
 

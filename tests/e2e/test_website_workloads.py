@@ -7,9 +7,9 @@ one docs page: it applies what the page applies, runs the commands the page runs
 status``, ``set image``, ``rollout undo``, ``scale``, ``create job --from``, server-side apply
 with a hand-over field manager) and checks what the page shows (``kubectl get`` columns, pod
 labels and owners, ``rollout history``, events, a container's answer or a Service's). What a
-controller does not do yet (a Job's ``successPolicy``) is written as the page reads and marked ``xfail(strict=True)`` with exactly
-what is missing. Everything applied is deleted with ``--wait``, and its pods are waited for, so
-the next test starts clean.
+controller does not do yet (a Job's ``successPolicy``) is written as the page reads and marked
+``xfail(strict=True)`` with exactly what is missing. Everything applied is deleted with
+``--wait``, and its pods are waited for, so the next test starts clean.
 
 Examples left out, and why:
 
