@@ -8,7 +8,8 @@ hint to build the image. One example fetches a page from the internet, which a t
 reach: it runs with that URL pointed at a loopback stand-in. Examples that need what later
 issues bring (ConfigMaps in the environment) are written as the documentation reads and marked
 ``xfail(strict=True)`` with exactly what is missing, so they start passing — and must be
-unmarked — when it lands. Every pod is deleted with ``--wait``."""
+unmarked — when it lands. Every pod is deleted with ``--wait``.
+"""
 
 from __future__ import annotations
 
