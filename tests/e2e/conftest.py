@@ -33,6 +33,9 @@ from typing import Any
 
 import pytest
 
+from minikube_py.config import NetworkPlan
+from minikube_py.slots import plan_for_slot
+
 SERVING = re.compile(r"minikube-py: serving (https://(\S+):(\d+)) \(kubeconfig: (.+)\)")
 NODES_REGISTERED = "minikube-py: nodes registered:"
 START_SECONDS = 30.0
@@ -307,6 +310,14 @@ class Kubectl:
         path = self.workdir / name
         path.write_text(text)
         return path
+
+
+def network_plan(kubectl: Kubectl) -> NetworkPlan:
+    """The address plan a cluster runs on: the address slot its first node's address names
+    (``127.49.<slot>.2``; every cluster on the machine takes a slot of its own)."""
+    node = kubectl.json("get", "node", "minikube")
+    address = node["status"]["addresses"][0]["address"]
+    return plan_for_slot(int(address.split(".")[2]))
 
 
 @pytest.fixture(scope="session")

@@ -1,11 +1,11 @@
 """Three nodes, driven by the real kubectl: the scheduler's choices and the node commands.
 
-This module starts its own cluster (`serve --nodes 3`), so node taints, cordons and drains
-never disturb the session's one-node cluster. Its nodes are minikube's: ``minikube`` (the
-control plane), ``minikube-m02`` and ``minikube-m03``, at 127.49.0.2 to .4 with the pod
-ranges 127.244.0.0/24 to 127.244.2.0/24. Pods are created directly (no controllers yet), so
-a drained pod is simply gone. After each test every pod is deleted, so each test starts from
-empty nodes.
+This module starts its own cluster (`serve --nodes 3`), so node taints, cordons and drains never
+disturb the session's one-node cluster. Its nodes are minikube's: ``minikube`` (the control
+plane), ``minikube-m02`` and ``minikube-m03``, at .2 to .4 of its address slot's node block with
+the pod ranges N.0/24 of its pod block (127.49.0.2 and 127.244.0.0/24 … in slot 0). Pods are
+created directly (no controllers yet), so a drained pod is simply gone. After each test every
+pod is deleted, so each test starts from empty nodes.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.conftest import Kubectl, Server, make_kubectl, serving
+from tests.e2e.conftest import Kubectl, Server, make_kubectl, network_plan, serving
 from tests.e2e.test_pods import WAIT, apply, busybox, eventually, pod
 
 NODES = ("minikube", "minikube-m02", "minikube-m03")
@@ -79,15 +79,16 @@ def test_three_nodes_ready_with_roles_addresses_and_pod_ranges(kubectl3: Kubectl
     rows = [line.split() for line in kubectl3.out("get", "nodes", "-o", "wide").splitlines()]
     assert rows[0][:6] == ["NAME", "STATUS", "ROLES", "AGE", "VERSION", "INTERNAL-IP"]
     seen = [(row[0], row[1], row[2], row[5]) for row in rows[1:]]
+    plan = network_plan(kubectl3)
     assert seen == [
-        ("minikube", "Ready", "control-plane", "127.49.0.2"),
-        ("minikube-m02", "Ready", "<none>", "127.49.0.3"),
-        ("minikube-m03", "Ready", "<none>", "127.49.0.4"),
+        ("minikube", "Ready", "control-plane", plan.node_address(0)),
+        ("minikube-m02", "Ready", "<none>", plan.node_address(1)),
+        ("minikube-m03", "Ready", "<none>", plan.node_address(2)),
     ]
     assert all(row[4].startswith("v1.32.") for row in rows[1:])
     nodes = kubectl3.json("get", "nodes")["items"]
     assert [(n["spec"]["podCIDR"], n["spec"]["podCIDRs"]) for n in nodes] == [
-        (f"127.244.{index}.0/24", [f"127.244.{index}.0/24"]) for index in range(3)
+        (plan.pod_cidr(index), [plan.pod_cidr(index)]) for index in range(3)
     ]
     assert [n["metadata"]["labels"][HOSTNAME] for n in nodes] == list(NODES)
     leases = kubectl3.out("get", "leases", "-n", "kube-node-lease", "-o", "name").split()
@@ -116,8 +117,9 @@ def test_node_selector_is_honoured(kubectl3: Kubectl, unique: Any) -> None:
     for name in names:
         status = pod(kubectl3, name)["status"]
         assert _node_of(kubectl3, name) == "minikube-m03"
-        assert status["hostIP"] == "127.49.0.4"
-        assert ipaddress.ip_address(status["podIP"]) in ipaddress.ip_network("127.244.2.0/24")
+        plan = network_plan(kubectl3)
+        assert status["hostIP"] == plan.node_address(2)
+        assert ipaddress.ip_address(status["podIP"]) in ipaddress.ip_network(plan.pod_cidr(2))
     described = kubectl3.out("describe", "pod", names[0])
     assert f"Successfully assigned default/{names[0]} to minikube-m03" in described
 
@@ -231,11 +233,38 @@ def test_each_node_s_pods_answer_on_addresses_of_its_range(kubectl3: Kubectl, un
         }
         apply(kubectl3, manifest)
     _ready(kubectl3, *names.values())
+    plan = network_plan(kubectl3)
     for index, (node, name) in enumerate(names.items()):
         wide = kubectl3.out("get", "pod", name, "-o", "wide", "--no-headers").split()
         address, placed = wide[5], wide[6]
         assert placed == node
-        assert ipaddress.ip_address(address) in ipaddress.ip_network(f"127.244.{index}.0/24")
+        assert ipaddress.ip_address(address) in ipaddress.ip_network(plan.pod_cidr(index))
         with urllib.request.urlopen(f"http://{address}:8080/", timeout=10) as answer:
             text = answer.read().decode()
         assert text.splitlines() == ["Hello, world!", "Version: 1.0.0", f"Hostname: {name}"]
+
+
+def test_a_node_port_answers_on_every_node_address(kubectl3: Kubectl, unique: Any) -> None:
+    name = unique("np")
+    kubectl3.out(
+        "create", "deployment", name, "--image=hashicorp/http-echo", "--", "/http-echo", "-text=np"
+    )
+    kubectl3.out("expose", "deployment", name, "--type=NodePort", "--port=80", "--target-port=5678")
+    kubectl3.out("rollout", "status", f"deployment/{name}", WAIT)
+    try:
+        node_port = kubectl3.json("get", "service", name)["spec"]["ports"][0]["nodePort"]
+        plan = network_plan(kubectl3)
+        for index in range(len(NODES)):
+            url = f"http://{plan.node_address(index)}:{node_port}/"
+            text = eventually(lambda url=url: _get(url))
+            assert text == "np\n"
+    finally:
+        kubectl3.out("delete", "deployment,service", name, "--wait=true", WAIT)
+
+
+def _get(url: str) -> str | None:
+    try:
+        with urllib.request.urlopen(url, timeout=5) as answer:
+            return str(answer.read().decode())
+    except OSError:
+        return None

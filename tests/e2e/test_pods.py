@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.conftest import Kubectl
+from tests.e2e.conftest import Kubectl, network_plan
 
 WAIT = "--timeout=60s"
 
@@ -72,7 +72,7 @@ def test_run_nginx_serves_the_welcome_page_on_its_pod_address(
     kubectl.out("wait", "--for=condition=Ready", f"pod/{name}", WAIT)
     wide = kubectl.out("get", "pod", name, "-o", "wide", "--no-headers").split()
     address, node = wide[5], wide[6]
-    assert ipaddress.ip_address(address) in ipaddress.ip_network("127.244.0.0/16")
+    assert ipaddress.ip_address(address) in ipaddress.ip_network(network_plan(kubectl).pod_block)
     assert node == "minikube"
     with urllib.request.urlopen(f"http://{address}:80/", timeout=10) as answer:
         assert "Welcome to nginx!" in answer.read().decode()
