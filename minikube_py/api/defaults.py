@@ -165,6 +165,23 @@ def _default_replication_controller(controller: JSON) -> None:
         default_pod_template(spec)
 
 
+def _default_network_policy(policy: JSON) -> None:
+    """Every port ``TCP``; no ``policyTypes``: ``Ingress``, plus ``Egress`` with egress rules."""
+    spec = child(policy, "spec")
+    for direction in ("ingress", "egress"):
+        for rule in dicts(spec, direction):
+            for port in dicts(rule, "ports"):
+                default(port, "protocol", "TCP")
+    if not spec.get("policyTypes"):
+        spec["policyTypes"] = ["Ingress", *(["Egress"] if spec.get("egress") else [])]
+
+
+def _default_ingress_class(ingress_class: JSON) -> None:
+    parameters = child(ingress_class, "spec").get("parameters")
+    if isinstance(parameters, dict):
+        default(parameters, "scope", "Cluster")
+
+
 _ACTIONS: dict[tuple[str, str], Callable[[JSON], None]] = {
     ("", "Pod"): _default_pod,
     ("", "PodTemplate"): default_pod_template,
@@ -182,4 +199,6 @@ _ACTIONS: dict[tuple[str, str], Callable[[JSON], None]] = {
     ("apps", "DaemonSet"): default_daemon_set,
     ("batch", "Job"): default_job,
     ("batch", "CronJob"): default_cron_job,
+    ("networking.k8s.io", "NetworkPolicy"): _default_network_policy,
+    ("networking.k8s.io", "IngressClass"): _default_ingress_class,
 }

@@ -339,3 +339,20 @@ async def test_the_api_server_refuses_a_bad_ingress_with_kubectls_words() -> Non
         )
         made = await client.create(INGRESSES, "default", ingress())
         assert made["spec"]["rules"][0]["host"] == "shop.example"
+
+
+def test_network_policy_and_ingress_class_defaults() -> None:
+    from minikube_py.api.catalog import builtin_registry
+    from minikube_py.api.defaults import apply_defaults
+
+    registry = builtin_registry()
+    policy = {"spec": {"podSelector": {}, "egress": [{"ports": [{"port": 53}]}]}}
+    apply_defaults(registry.get("networking.k8s.io", "v1", "networkpolicies"), policy)
+    assert policy["spec"]["policyTypes"] == ["Ingress", "Egress"]
+    assert policy["spec"]["egress"][0]["ports"][0]["protocol"] == "TCP"
+    only_ingress = {"spec": {"podSelector": {}}}
+    apply_defaults(registry.get("networking.k8s.io", "v1", "networkpolicies"), only_ingress)
+    assert only_ingress["spec"]["policyTypes"] == ["Ingress"]
+    ingress_class = {"spec": {"controller": "x.io/c", "parameters": {"kind": "K", "name": "n"}}}
+    apply_defaults(registry.get("networking.k8s.io", "v1", "ingressclasses"), ingress_class)
+    assert ingress_class["spec"]["parameters"]["scope"] == "Cluster"
