@@ -1,8 +1,9 @@
 """The ``minikube-py`` command line.
 
-It grows with the cluster: today ``start`` / ``stop`` run a profile's cluster (store and API
-server) in the background, and ``serve`` runs it in the foreground; nodes and the rest of
-minikube's commands arrive with later issues. Errors are one clear line and a non-zero exit,
+It grows with the cluster: today ``start`` / ``stop`` run a profile's cluster in the
+background, ``serve`` runs it in the foreground, and ``addons list|enable|disable``
+(``addons.py``) switch addons on the running cluster; the rest of minikube's commands arrive
+with later issues. Errors are one clear line and a non-zero exit,
 never a Python traceback.
 """
 
@@ -18,8 +19,11 @@ from typing import Any, Literal
 import click
 
 from minikube_py import __version__
+from minikube_py.cli.addons import addons as addons_group
+from minikube_py.cli.addons import record_serving
 from minikube_py.cli.background import running_pid, start_background, stop_background
 from minikube_py.cluster import ClusterConfig, ClusterError, running_cluster
+from minikube_py.cluster.addons import check_addons
 from minikube_py.config import ControllerSettings
 from minikube_py.logs import configure_logging
 from minikube_py.store import StoreError
@@ -28,6 +32,9 @@ from minikube_py.store import StoreError
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 def main() -> None:
     """minikube-py: a local Kubernetes cluster in one Python process."""
+
+
+main.add_command(addons_group)
 
 
 @main.command()
@@ -40,9 +47,15 @@ def version() -> None:
 @click.option("-p", "--profile", default="minikube", show_default=True, help="Profile name.")
 @click.option("--address", help="Address to serve on (default: the first node's, 127.49.0.2).")
 @click.option("--port", default=8443, show_default=True, help="HTTPS port (0: a free one).")
-def start(profile: str, address: str | None, port: int) -> None:
+@click.option("--addons", default="", help="Addons to enable, comma-separated (ingress).")
+def start(profile: str, address: str | None, port: int, addons: str) -> None:
     """Start a cluster in the background and point kubectl at it."""
     directory = ClusterConfig(profile=profile).directory
+    chosen = _addon_names(addons)
+    try:
+        check_addons(chosen)
+    except ClusterError as error:
+        raise click.ClickException(str(error)) from None
     if running_pid(directory) is not None:
         click.echo(f'* The "{profile}" cluster is already running.')
         return
@@ -51,11 +64,15 @@ def start(profile: str, address: str | None, port: int) -> None:
     args = ["--profile", profile, "--port", str(port)]
     if address:
         args += ["--address", address]
+    if chosen:
+        args += ["--addons", ",".join(chosen)]
     try:
         url, kubeconfig = start_background(directory, args)
     except (ClusterError, OSError) as error:
         raise click.ClickException(str(error)) from None
     click.echo(f"* API server at {url}, kubeconfig {kubeconfig}")
+    # minikube's line: the two always-on addons first, then the ones asked for
+    click.echo(f"* Enabled addons: {', '.join(_ALWAYS_ON + chosen)}")
     click.echo(
         f'* Done! kubectl is now configured to use "{profile}" cluster and "default" '
         "namespace by default"
@@ -136,13 +153,20 @@ def serve(
         runtime=runtime,
         crash_backoff=crash_backoff,
         controllers=ControllerSettings(tuple(n.strip() for n in controllers.split(",") if n)),
-        addons=tuple(name.strip() for name in addons.split(",") if name.strip()),
+        addons=_addon_names(addons),
     )
     configure_logging(json_file=config.directory / "cluster.log", console=False)
     try:
         _run_loop(_serve(config))
     except (ClusterError, StoreError, OSError, ValueError) as error:
         raise click.ClickException(str(error)) from None
+
+
+_ALWAYS_ON = ("storage-provisioner", "default-storageclass")
+
+
+def _addon_names(addons: str) -> tuple[str, ...]:
+    return tuple(name.strip() for name in addons.split(",") if name.strip())
 
 
 def _run_loop(main: Coroutine[Any, Any, None]) -> None:
@@ -165,6 +189,7 @@ async def _serve(config: ClusterConfig) -> None:
     def serving(url: str, kubeconfig: Path | None) -> None:
         # As soon as the API server answers (upstream's readyz): the nodes and controllers
         # are still starting, and say so in the next line.
+        record_serving(config.directory, url, kubeconfig)  # how ``addons`` finds the server
         click.echo(f"minikube-py: serving {url} (kubeconfig: {kubeconfig})")
 
     async with running_cluster(config, on_serving=serving) as cluster:

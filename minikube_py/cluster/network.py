@@ -10,8 +10,9 @@ ingress-nginx addon. Here each is an API client in the cluster's process (``mini
   needs (one proxy for all nodes: they share this machine's loopback);
 - ``LoadBalancerAllocator`` gives type LoadBalancer Services an external address from the
   plan's load-balancer block, as ``minikube tunnel`` does;
-- ``IngressController`` (the ``ingress`` addon) serves Ingresses on the control-plane node's
-  address, ports 80 and 443.
+- ``AddonManager`` (``addons.py``) runs the addons the cluster's addon record enables, today
+  the ``ingress`` addon: an ``IngressController`` serving Ingresses on the control-plane
+  node's address, ports 80 and 443, started and stopped live by ``addons enable|disable``.
 
 ``running_network`` starts them and stops them in reverse order. A port below 1024 that this
 process may not bind is taken at ``LOW_PORT_OFFSET + port`` (``config.listen_port``); the
@@ -27,6 +28,7 @@ from typing import TYPE_CHECKING
 
 import attrs
 
+from minikube_py.cluster.addons import AddonManager, check_addons
 from minikube_py.cluster.settings import ClusterConfig, ClusterError
 from minikube_py.config import NetworkPlan, may_bind_low_ports, plan_nodes
 from minikube_py.logs import get_logger
@@ -38,8 +40,9 @@ if TYPE_CHECKING:
     from minikube_py.net.ingress import IngressController
     from minikube_py.net.proxy import ServiceProxy
 
+__all__ = ["Networking", "check_addons", "running_network"]
+
 _log = get_logger("cluster")
-ADDONS = ("ingress",)  # what ``--addons`` may name
 READY_SECONDS = 30.0  # how long a component may take to listen
 
 
@@ -49,16 +52,13 @@ class Networking:
 
     dns: ClusterDns
     proxy: ServiceProxy
-    ingress: IngressController | None
+    addons: AddonManager
     pods: ClusterNetworking  # the kubelets' --cluster-dns / --cluster-domain and the rest
 
-
-def check_addons(addons: tuple[str, ...]) -> None:
-    unknown = sorted(set(addons) - set(ADDONS))
-    if unknown:
-        raise ClusterError(
-            f"unknown addon {', '.join(unknown)}: the addons are {', '.join(ADDONS)}"
-        )
+    @property
+    def ingress(self) -> IngressController | None:
+        """The Ingress controller while the ``ingress`` addon runs."""
+        return self.addons.ingress
 
 
 @contextlib.asynccontextmanager
@@ -72,29 +72,30 @@ async def running_network(config: ClusterConfig, server: ApiServer) -> AsyncIter
     network = config.network or NetworkPlan()
     check_addons(config.addons)
     low_ports = may_bind_low_ports()
-    clients = [server.client(name) for name in ("coredns", "kube-proxy", "service-controller")]
+    names = ("coredns", "kube-proxy", "service-controller", "addon-manager")
+    clients = [server.client(name) for name in names]
     dns = ClusterDns(clients[0], network)
     nodes = [node.address for node in plan_nodes(config.profile, config.nodes, network=network)]
     proxy = ServiceProxy(clients[1], network, node_addresses=nodes, low_ports=low_ports)
     allocator = LoadBalancerAllocator(clients[2], network)
-    ingress = None
-    if "ingress" in config.addons:
-        clients.append(server.client("ingress-nginx"))
-        ingress = IngressController(
-            clients[-1], address=network.node_address(0), low_ports=low_ports
-        )
+    addons = AddonManager(
+        clients[3],
+        make_ingress=lambda: IngressController(
+            server.client("ingress-nginx"), address=network.node_address(0), low_ports=low_ports
+        ),
+        initial=config.addons,
+    )
     tasks: list[asyncio.Task[None]] = []
     try:
         tasks.append(asyncio.create_task(dns.run(), name="cluster dns"))
         await _ready(dns.wait_ready, tasks[-1], "the cluster DNS server")
         tasks.append(asyncio.create_task(proxy.run(), name="service proxy"))
         tasks.append(asyncio.create_task(allocator.run(), name="load balancer addresses"))
-        if ingress is not None:
-            tasks.append(asyncio.create_task(ingress.run(), name="ingress controller"))
-            await _ready(ingress.wait_ready, tasks[-1], "the ingress controller")
+        tasks.append(asyncio.create_task(addons.run(), name="addon manager"))
+        await _ready(addons.wait_ready, tasks[-1], "the addon manager")
         pods = ClusterNetworking.for_network(network, low_ports=low_ports)
         pods = attrs.evolve(pods, cluster_dns=(dns.address,), dns_port=dns.port)
-        yield Networking(dns, proxy, ingress, pods)
+        yield Networking(dns, proxy, addons, pods)
     finally:
         for task in reversed(tasks):
             task.cancel()

@@ -32,8 +32,7 @@ from minikube_py.clock import Clock
 from minikube_py.controllers.controller import Controller
 from minikube_py.controllers.endpoints_pods import (
     is_headless,
-    selects,
-    service_selector,
+    service_pods,
     watch_members,
 )
 from minikube_py.controllers.endpoints_subsets import (
@@ -111,16 +110,9 @@ class EndpointsController(Controller):
             self._replaced.pop(key, None)
             self._waiting.discard(key)
             return None
-        if (service.get("spec") or {}).get("type") == "ExternalName":
+        pods = service_pods(service, self.pods.by_namespace(namespace))
+        if pods is None:
             return None
-        selector = service_selector(service)
-        if selector is None:
-            return None  # its Endpoints, if any, are its user's
-        pods = [
-            p
-            for p in self.pods.by_namespace(namespace)
-            if selects(selector, _meta(p).get("labels"))
-        ]
         trigger = self.triggers.compute(key, service, pods)
         subsets, truncated = truncate(desired_subsets(service, pods))
         current = self.endpoints.get(key)

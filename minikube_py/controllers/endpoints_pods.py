@@ -61,6 +61,18 @@ def selects(selector: dict[str, str], labels: dict[str, Any] | None) -> bool:
     return all(labels.get(key) == value for key, value in selector.items())
 
 
+def service_pods(service: Object, pods: list[Object]) -> list[Object] | None:
+    """The pods (of the Service's namespace) it selects; None when its endpoints are not
+    the controllers' to keep: an ExternalName Service, or one without a selector (its
+    Endpoints and slices, if any, are its user's)."""
+    if (service.get("spec") or {}).get("type") == "ExternalName":
+        return None
+    selector = service_selector(service)
+    if selector is None:
+        return None
+    return [p for p in pods if selects(selector, (p.get("metadata") or {}).get("labels"))]
+
+
 def is_headless(service: Object) -> bool:
     """``clusterIP: None`` — or no cluster IP at all (upstream's ``!IsServiceIPSet``)."""
     return _spec(service).get("clusterIP") in (None, "", "None")

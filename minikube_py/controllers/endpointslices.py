@@ -36,7 +36,7 @@ from minikube_py.client.protocol import (
 )
 from minikube_py.clock import Clock
 from minikube_py.controllers.controller import Controller
-from minikube_py.controllers.endpoints_pods import selects, service_selector, watch_members
+from minikube_py.controllers.endpoints_pods import service_pods, watch_members
 from minikube_py.controllers.endpoints_sliceparts import (
     CONTROLLER_NAME,
     MANAGED_BY_LABEL,
@@ -139,16 +139,9 @@ class EndpointSliceController(Controller):
             self.tracker.forget(key)
             self._waiting.discard(key)
             return None
-        if (service.get("spec") or {}).get("type") == "ExternalName":
+        pods = service_pods(service, self.pods.by_namespace(namespace))
+        if pods is None:
             return None
-        selector = service_selector(service)
-        if selector is None:
-            return None  # its slices, if any, are its user's
-        pods = [
-            pod
-            for pod in self.pods.by_namespace(namespace)
-            if selects(selector, _meta(pod).get("labels"))
-        ]
         slices = [
             s
             for s in self.slices.by_label(SERVICE_NAME_LABEL, name)

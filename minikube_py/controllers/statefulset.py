@@ -29,16 +29,13 @@ from __future__ import annotations
 from typing import Any
 
 from minikube_py.api.selectors import LabelSelector
-from minikube_py.client.events import EventRecorder
 from minikube_py.client.informer import object_key
 from minikube_py.client.protocol import (
     CONTROLLER_REVISIONS,
     PERSISTENT_VOLUME_CLAIMS,
     PODS,
     STATEFULSETS,
-    Client,
 )
-from minikube_py.clock import Clock
 from minikube_py.controllers.claiming import claim_pods, controller_of
 from minikube_py.controllers.controller import Controller
 from minikube_py.controllers.informers import SharedInformers
@@ -66,16 +63,6 @@ class StatefulSetController(Controller):
     name = "statefulset"
     component = "statefulset-controller"
     workers = 5  # kube-controller-manager's --concurrent-statefulset-syncs
-
-    def __init__(
-        self,
-        client: Client,
-        *,
-        clock: Clock | None = None,
-        recorder: EventRecorder | None = None,
-        workers: int | None = None,
-    ) -> None:
-        super().__init__(client, clock=clock, recorder=recorder, workers=workers)
 
     # -- wiring -----------------------------------------------------------------------------
 
