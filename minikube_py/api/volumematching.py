@@ -156,3 +156,37 @@ def best_match(
     for modes in sorted(groups, key=lambda m: (len(m), m)):
         return min(groups[modes], key=lambda v: (capacity(v), v["metadata"].get("name", "")))
     return None
+
+
+# The annotation that makes a StorageClass the default (the beta one still counts).
+DEFAULT_CLASS_ANNOTATIONS = (
+    "storageclass.kubernetes.io/is-default-class",
+    "storageclass.beta.kubernetes.io/is-default-class",
+)
+
+
+def is_default_class(storage_class: Any) -> bool:
+    marks = (storage_class.get("metadata") or {}).get("annotations") or {}
+    return any(marks.get(key) == "true" for key in DEFAULT_CLASS_ANNOTATIONS)
+
+
+def default_class(classes: Iterable[dict[str, Any]]) -> dict[str, Any] | None:
+    """The default StorageClass (None: there is none); of several the newest, then the name
+    last in order, as upstream since 1.26."""
+    defaults = [c for c in classes if is_default_class(c)]
+    if not defaults:
+        return None
+    return max(
+        defaults,
+        key=lambda c: (c["metadata"].get("creationTimestamp") or "", c["metadata"]["name"]),
+    )
+
+
+def claims_of_pod(pod: Any) -> list[str]:
+    """The claim names a pod's volumes use."""
+    names = []
+    for volume in (pod.get("spec") or {}).get("volumes") or []:
+        source = volume.get("persistentVolumeClaim") if isinstance(volume, dict) else None
+        if isinstance(source, dict) and source.get("claimName"):
+            names.append(str(source["claimName"]))
+    return names

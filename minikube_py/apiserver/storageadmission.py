@@ -22,6 +22,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from minikube_py.api.resources import ResourceType
+from minikube_py.api.volumematching import default_class
 from minikube_py.apiserver.listing import ListOptions
 
 if TYPE_CHECKING:  # the storage calls this module, so only its type is imported
@@ -31,10 +32,6 @@ Object = dict[str, Any]
 PVC_PROTECTION = "kubernetes.io/pvc-protection"
 PV_PROTECTION = "kubernetes.io/pv-protection"
 BETA_CLASS_ANNOTATION = "volume.beta.kubernetes.io/storage-class"
-DEFAULT_CLASS_ANNOTATIONS = (
-    "storageclass.kubernetes.io/is-default-class",
-    "storageclass.beta.kubernetes.io/is-default-class",
-)
 _FINALIZERS = {"persistentvolumeclaims": PVC_PROTECTION, "persistentvolumes": PV_PROTECTION}
 
 
@@ -58,22 +55,6 @@ def add_protection_finalizer(rt: ResourceType, obj: Object) -> None:
         metadata["finalizers"] = [*finalizers, finalizer]
 
 
-def is_default(storage_class: Object) -> bool:
-    marks = (storage_class.get("metadata") or {}).get("annotations") or {}
-    return any(marks.get(key) == "true" for key in DEFAULT_CLASS_ANNOTATIONS)
-
-
-def pick_default(classes: list[Object]) -> Object | None:
-    """The newest default class (ties: the name last in order), as upstream since 1.26."""
-    defaults = [c for c in classes if is_default(c)]
-    if not defaults:
-        return None
-    return max(
-        defaults,
-        key=lambda c: (c["metadata"].get("creationTimestamp") or "", c["metadata"]["name"]),
-    )
-
-
 async def admit_claim(storage: Storage, body: Any) -> None:
     """Set a new claim's class to the default one if it names none; a body that is not a
     claim is left for validation to refuse."""
@@ -88,6 +69,6 @@ async def admit_claim(storage: Storage, body: Any) -> None:
     if rt is None:
         return
     classes = (await storage.list(rt, None, ListOptions()))["items"]
-    default = pick_default(classes)
+    default = default_class(classes)
     if default is not None:
         body["spec"]["storageClassName"] = default["metadata"]["name"]

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from minikube_py.api.volumematching import claim_class
+from minikube_py.api.volumematching import claim_class, claims_of_pod, default_class
 from minikube_py.client.protocol import (
     GVR,
     PERSISTENT_VOLUME_CLAIMS,
@@ -38,38 +38,8 @@ from minikube_py.controllers.persistentvolume_volumes import sync_volume
 
 Object = dict[str, Any]
 STORAGE_CLASSES = GVR("storage.k8s.io", "v1", "storageclasses")
-DEFAULT_CLASS_ANNOTATIONS = (
-    "storageclass.kubernetes.io/is-default-class",
-    "storageclass.beta.kubernetes.io/is-default-class",
-)
 RESYNC = 15.0  # seconds: upstream's --pvclaimbinder-sync-period
 _CLAIM, _VOLUME = "claim:", "volume:"
-
-
-def is_default_class(storage_class: Object) -> bool:
-    marks = (storage_class.get("metadata") or {}).get("annotations") or {}
-    return any(marks.get(key) == "true" for key in DEFAULT_CLASS_ANNOTATIONS)
-
-
-def default_class(classes: list[Object]) -> Object | None:
-    """The default StorageClass; of several, the newest (upstream since 1.26), then by name."""
-    defaults = [c for c in classes if is_default_class(c)]
-    if not defaults:
-        return None
-    return max(
-        defaults,
-        key=lambda c: (c["metadata"].get("creationTimestamp") or "", c["metadata"]["name"]),
-    )
-
-
-def claims_of_pod(pod: Object) -> list[str]:
-    """The claim names a pod's volumes use."""
-    names = []
-    for volume in (pod.get("spec") or {}).get("volumes") or []:
-        source = volume.get("persistentVolumeClaim") if isinstance(volume, dict) else None
-        if isinstance(source, dict) and source.get("claimName"):
-            names.append(str(source["claimName"]))
-    return names
 
 
 class PersistentVolumeController(Controller):

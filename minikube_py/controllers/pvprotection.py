@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from minikube_py.api.volumematching import claims_of_pod
 from minikube_py.client.informer import object_key
 from minikube_py.client.protocol import (
     PERSISTENT_VOLUME_CLAIMS,
@@ -29,7 +30,6 @@ from minikube_py.client.protocol import (
 from minikube_py.clock import Clock
 from minikube_py.controllers.controller import Controller
 from minikube_py.controllers.informers import SharedInformers
-from minikube_py.controllers.persistentvolume import claims_of_pod
 
 Object = dict[str, Any]
 PVC_PROTECTION = "kubernetes.io/pvc-protection"

@@ -5,8 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from minikube_py.api.catalog import builtin_registry
+from minikube_py.api.volumematching import default_class
 from minikube_py.apiserver import admission
-from minikube_py.apiserver.storageadmission import admit_claim, pick_default
+from minikube_py.apiserver.storageadmission import admit_claim
 from tests.clusters import bootstrapped_storage
 
 Object = dict[str, Any]
@@ -55,8 +56,8 @@ def test_of_several_defaults_the_newest_wins() -> None:
     older = storage_class("a", default=True, created="2026-01-01T00:00:00Z")
     newer = storage_class("b", default=True, created="2026-02-01T00:00:00Z")
     plain = storage_class("c", default=False, created="2026-03-01T00:00:00Z")
-    assert pick_default([newer, older, plain]) is newer
-    assert pick_default([plain]) is None
+    assert default_class([newer, older, plain]) is newer
+    assert default_class([plain]) is None
 
 
 def test_new_claims_and_volumes_get_their_protection_finalizer() -> None:

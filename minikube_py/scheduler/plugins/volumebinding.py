@@ -30,7 +30,7 @@ import contextlib
 import copy
 from collections.abc import Callable
 
-from minikube_py.api.volumematching import best_match, claim_class
+from minikube_py.api.volumematching import best_match, claim_class, claims_of_pod
 from minikube_py.client import Client, Informer
 from minikube_py.client.protocol import GVR, PERSISTENT_VOLUME_CLAIMS, PERSISTENT_VOLUMES
 
@@ -49,15 +49,6 @@ NOT_FOUND_VOLUMES = "node(s) didn't find available persistent volumes to bind"
 MISSING_VOLUME = "node(s) unavailable due to one or more pvc(s) bound to non-existent pv(s)"
 BIND_TIMEOUT = 600.0  # seconds: kube-scheduler's bindTimeoutSeconds
 _KEY = "VolumeBinding.claims"
-
-
-def claim_names(pod: Object) -> list[str]:
-    names = []
-    for volume in (pod.get("spec") or {}).get("volumes") or []:
-        source = volume.get("persistentVolumeClaim") if isinstance(volume, dict) else None
-        if isinstance(source, dict) and source.get("claimName"):
-            names.append(str(source["claimName"]))
-    return names
 
 
 def volume_admits(volume: Object, node: NodeInfo) -> bool:
@@ -117,7 +108,7 @@ class VolumeBinding:
     # -- the cycle --------------------------------------------------------------------------
 
     def pre_filter(self, state: CycleState, pod: Object) -> Status:
-        names = claim_names(pod)
+        names = claims_of_pod(pod)
         if not names:
             return SKIP
         namespace = pod["metadata"].get("namespace", "default")
@@ -173,7 +164,7 @@ class VolumeBinding:
     # -- before binding ---------------------------------------------------------------------
 
     async def pre_bind(self, pod: Object, node: NodeInfo) -> None:
-        names = claim_names(pod)
+        names = claims_of_pod(pod)
         if not names:
             return
         namespace = pod["metadata"].get("namespace", "default")
