@@ -173,11 +173,7 @@ class Session:
         self.finishing = False  # the status is sent, the closing handshake under way
 
     async def send(self, channel: int, data: bytes) -> None:
-        frame = remotecommand.encode(self.protocol, channel, data)
-        if isinstance(frame, str):
-            await self.ws.send_str(frame)
-        else:
-            await self.ws.send_bytes(frame)
+        await send_frame(self.ws, self.protocol, channel, data)
 
     async def run(self, session: ExecSession | None, start: _Starter) -> None:
         # upstream's "connection established" signal: an empty message on the lowest
@@ -280,3 +276,14 @@ class Session:
             await self.send(remotecommand.ERROR, status)
         self.finishing = True
         await self.ws.close(code=1000)
+
+
+async def send_frame(
+    ws: web.WebSocketResponse, protocol: Protocol, channel: int, data: bytes
+) -> None:
+    """One channel message, in the text or binary frame the subprotocol uses."""
+    frame = remotecommand.encode(protocol, channel, data)
+    if isinstance(frame, str):
+        await ws.send_str(frame)
+    else:
+        await ws.send_bytes(frame)

@@ -23,6 +23,7 @@ from typing import Any
 from aiohttp import WSMsgType, web
 
 from minikube_py.apiserver import remotecommand
+from minikube_py.apiserver.podexec import send_frame
 from minikube_py.apiserver.portforward_relay import Dial, forwarding_error, relay
 from minikube_py.apiserver.remotecommand import Protocol
 from minikube_py.logs import get_logger
@@ -87,11 +88,7 @@ class ChannelSession:
         self.finished = [False for _ in self.ports]
 
     async def send(self, channel: int, data: bytes) -> None:
-        frame = remotecommand.encode(self.protocol, channel, data)
-        if isinstance(frame, str):
-            await self.ws.send_str(frame)
-        else:
-            await self.ws.send_bytes(frame)
+        await send_frame(self.ws, self.protocol, channel, data)
 
     async def run(self) -> None:
         for index, port in enumerate(self.ports):
