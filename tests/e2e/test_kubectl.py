@@ -8,6 +8,7 @@ kubectl prints against a real Kubernetes 1.32 API server.
 from __future__ import annotations
 
 import copy
+import ipaddress
 import json
 import queue
 import re
@@ -20,7 +21,7 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.e2e.conftest import Kubectl
+from tests.e2e.conftest import Kubectl, network_plan
 
 NS = "default"
 WAIT = 15.0
@@ -447,7 +448,8 @@ def test_create_defaults_and_allocates(kubectl: Kubectl, unique: Any) -> None:
         assert spec["type"] == "ClusterIP"
         assert spec["sessionAffinity"] == "None"
         assert spec["ports"][0]["protocol"] == "TCP"
-        assert re.fullmatch(r"127\.96\.\d+\.\d+", spec["clusterIP"]), spec
+        block = ipaddress.ip_network(network_plan(kubectl).service_block)
+        assert ipaddress.ip_address(spec["clusterIP"]) in block, spec
         assert spec["clusterIPs"] == [spec["clusterIP"]]
         wide = kubectl.out("get", "svc", name, "-o", "wide")
         assert wide.splitlines()[0].split() == [

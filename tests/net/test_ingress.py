@@ -25,7 +25,7 @@ from tests.net.ingress_helpers import (
     set_endpoints,
 )
 
-EXAMPLES = Path(__file__).resolve().parents[3] / "shared/conformance/website-examples"
+EXAMPLES = Path(__file__).resolve().parents[1] / "e2e" / "corpus" / "website-examples"
 
 
 @pytest.fixture
