@@ -9,9 +9,13 @@ The kubelet builds each container's environment from the pod spec, in order:
   node name, service account, pod and host addresses) and ``resourceFieldRef`` (a container's
   cpu or memory request or limit, divided by ``divisor`` and rounded *up*, so ``limits.cpu``
   of ``250m`` reads ``1``; an unset limit reads the node's allocatable, as upstream);
-- ``configMapKeyRef`` / ``secretKeyRef`` and ``envFrom``, through an ``EnvSource`` (the config
-  issue provides a real one; until then every such reference is a ``ConfigError``, which the
-  kubelet reports as ``CreateContainerConfigError``).
+- ``configMapKeyRef`` / ``secretKeyRef`` and ``envFrom``, through an ``EnvSource`` (the
+  kubelet's is ``watched.ConfigObjects``, the node's cache). A missing object or key that is
+  not ``optional`` is a ``ConfigError`` with upstream's words (``configmap "x" not found``,
+  ``couldn't find key k in ConfigMap default/x``), which the kubelet reports as
+  ``CreateContainerConfigError``. ``envFrom`` (with its ``prefix``) comes first, so ``env``
+  overrides it; a key that is no valid variable name (``is_relaxed_env_var_name``: 1.32's
+  relaxed rule) is skipped with upstream's ``InvalidEnvironmentVariableNames`` warning.
 
 Service discovery variables (``service_env.py``: ``BACKEND_SERVICE_HOST`` … for the Services
 of the pod's namespace, and the ``kubernetes`` Service's, which every pod gets so that a client
@@ -31,6 +35,7 @@ from collections.abc import Mapping
 from typing import Any, Protocol
 
 from minikube_py.api.quantities import QuantityError, parse_quantity
+from minikube_py.api.validation_formats import is_relaxed_env_var_name
 
 Object = dict[str, Any]
 
@@ -157,14 +162,16 @@ async def environment(
     allocatable: Mapping[str, str],
     source: EnvSource,
     services: Mapping[str, str] | None = None,
+    warnings: list[tuple[str, str]] | None = None,
 ) -> dict[str, str]:
     """The container's environment variables, in the order upstream builds them;
-    ``services``: the service discovery variables (``service_env.pod_service_env``)."""
+    ``services``: the service discovery variables (``service_env.pod_service_env``);
+    ``warnings`` gets (reason, message) of the Events the kubelet should record."""
     namespace = (pod.get("metadata") or {}).get("namespace", "default")
     services = services or {}
     result: dict[str, str] = {}
     for item in container.get("envFrom") or []:
-        result.update(await _env_from(namespace, item, source))
+        result.update(await _env_from(namespace, item, source, warnings))
     for var in container.get("env") or []:
         name = var["name"]
         if "valueFrom" not in var or var.get("value"):
@@ -207,7 +214,9 @@ def kubernetes_service_env(host: str, port: int, service_port: int = 443) -> dic
     }
 
 
-async def _env_from(namespace: str, item: Object, source: EnvSource) -> dict[str, str]:
+async def _env_from(
+    namespace: str, item: Object, source: EnvSource, warnings: list[tuple[str, str]] | None
+) -> dict[str, str]:
     prefix = item.get("prefix") or ""
     for field, kind, read in (
         ("configMapRef", "configmap", source.config_map),
@@ -215,12 +224,24 @@ async def _env_from(namespace: str, item: Object, source: EnvSource) -> dict[str
     ):
         if field in item:
             ref = item[field] or {}
-            data = await read(namespace, ref.get("name", ""))
+            name = ref.get("name", "")
+            data = await read(namespace, name)
             if data is None:
                 if ref.get("optional"):
                     return {}
-                raise ConfigError(f'{kind} "{ref.get("name", "")}" not found')
-            return {prefix + key: value for key, value in data.items()}
+                raise ConfigError(f'{kind} "{name}" not found')
+            values = {prefix + key: value for key, value in data.items()}
+            invalid = sorted(key for key in values if is_relaxed_env_var_name(key))
+            if invalid and warnings is not None:
+                warnings.append(
+                    (
+                        "InvalidEnvironmentVariableNames",
+                        f"Keys [{', '.join(invalid)}] from the EnvFrom {kind} {namespace}/{name} "
+                        "were skipped since they are considered invalid environment variable "
+                        "names.",
+                    )
+                )
+            return {key: value for key, value in values.items() if key not in invalid}
     return {}
 
 

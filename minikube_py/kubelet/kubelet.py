@@ -31,11 +31,12 @@ from minikube_py.kubelet.admission import admit, node_allocatable
 from minikube_py.kubelet.backoff import Backoff
 from minikube_py.kubelet.context import NodeContext, ProberFactory
 from minikube_py.kubelet.dns import ClusterNetworking, read_resolv_conf
-from minikube_py.kubelet.environment import EnvSource, NoEnvSource
+from minikube_py.kubelet.environment import EnvSource
 from minikube_py.kubelet.hostports import HostPorts
 from minikube_py.kubelet.ipam import PodAddresses
 from minikube_py.kubelet.podworker import PodWorker
 from minikube_py.kubelet.probes import prober_factory
+from minikube_py.kubelet.watched import ConfigObjects, referenced
 from minikube_py.logs import get_logger
 from minikube_py.runtime.protocol import ContainerRuntime
 
@@ -72,6 +73,8 @@ class Kubelet:
         self.runtime = runtime
         self.clock = clock or SystemClock()
         self.sync_period = sync_period
+        # the ConfigMaps and Secrets of the node's pods: environment and volumes, kept current
+        self.config_objects = ConfigObjects(client)
         self.ctx = NodeContext(
             client=client,
             runtime=runtime,
@@ -87,7 +90,7 @@ class Kubelet:
             addresses=PodAddresses(node.pod_cidr),
             directory=directory,
             allocatable=allocatable or node_allocatable(node, directory),
-            env_source=env_source or NoEnvSource(),
+            env_source=env_source or self.config_objects,
             host_ports=HostPorts(node.address),
             prober_factory=prober_factory,
             api_endpoint=api_endpoint,
@@ -95,6 +98,8 @@ class Kubelet:
             services=Informer(client, SERVICES),
             networking=networking,
         )
+        self.ctx.volumes.reader = self.config_objects
+        self.config_objects.on_change(self._config_changed)
         self.informer = Informer(client, PODS, field_selector=f"spec.nodeName={node.name}")
         self.informer.on_add(self._seen)
         self.informer.on_update(lambda _old, new: self._seen(new))
@@ -148,6 +153,7 @@ class Kubelet:
         worker = self.workers.get(uid)
         if worker is not None:
             worker.update(pod)
+            self.ctx.volumes.pod_changed(pod)  # downward-API files follow labels, annotations
             return
         if uid in self._done:
             return  # a late event about a pod this kubelet already removed
@@ -177,6 +183,16 @@ class Kubelet:
             if len(self._done) > _DONE_REMEMBERED:
                 del self._done[next(iter(self._done))]
 
+    def _config_changed(self, kind: str, namespace: str, name: str) -> None:
+        """A ConfigMap or Secret changed: rewrite the volumes that show it, and wake the pods
+        that use it (one waiting for it in ``CreateContainerConfigError`` or ``FailedMount``
+        starts at once, not at its next retry)."""
+        self.ctx.volumes.object_changed(kind, namespace, name)
+        for worker in list(self.workers.values()):
+            meta = worker.pod["metadata"]
+            if meta.get("namespace") == namespace and (kind, name) in referenced(worker.pod):
+                worker.wake()
+
     def _deleted(self, pod: Object) -> None:
         worker = self.workers.get(str(pod["metadata"].get("uid")))
         if worker is not None:
@@ -192,6 +208,7 @@ class Kubelet:
             self.ctx.host_resolver = await asyncio.to_thread(read_resolv_conf, path)
         assert self.ctx.services is not None
         services = asyncio.ensure_future(self.ctx.services.run())
+        config_objects = asyncio.ensure_future(self.config_objects.run())
         informer = asyncio.ensure_future(self.informer.run())
         try:
             while True:
@@ -200,7 +217,7 @@ class Kubelet:
                     worker.wake()  # a periodic resync: level-triggered, nothing is missed
         finally:
             informer.cancel()
-            tasks = [informer, services, *self._tasks.values()]
+            tasks = [informer, services, config_objects, *self._tasks.values()]
             for task in tasks:
                 task.cancel()
             with contextlib.suppress(asyncio.CancelledError):

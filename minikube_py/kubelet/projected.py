@@ -31,7 +31,7 @@ import shutil
 import time
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Protocol
 
 from minikube_py.client.protocol import CONFIGMAPS, SECRETS, ApiError, Client, Object
 from minikube_py.kubelet.environment import ConfigError, field_value, resource_value
@@ -45,6 +45,31 @@ class VolumeError(Exception):
     """A volume cannot be set up now; the message is upstream's ``FailedMount`` reason."""
 
 
+class ObjectReader(Protocol):
+    """Where ConfigMaps and Secrets are read from (``watched.ConfigObjects``: the node's cache)."""
+
+    async def get(self, kind: str, namespace: str, name: str) -> Object | None:
+        """The ``"configmap"`` or ``"secret"``; None if there is none; ``ApiError`` otherwise."""
+        ...
+
+
+class ClientReader:
+    """An ``ObjectReader`` asking the API server each time (no cache)."""
+
+    def __init__(self, client: Client) -> None:
+        self.client = client
+
+    async def get(self, kind: str, namespace: str, name: str) -> Object | None:
+        try:
+            return await self.client.get(
+                CONFIGMAPS if kind == "configmap" else SECRETS, namespace, name
+            )
+        except ApiError as error:
+            if error.code == 404:
+                return None
+            raise
+
+
 async def payload(
     volume: Object,
     pod: Object,
@@ -52,8 +77,11 @@ async def payload(
     client: Client,
     tokens: TokenManager,
     allocatable: Mapping[str, str],
+    reader: ObjectReader | None = None,
 ) -> Payload:
-    """The files of the ``projected`` volume ``volume`` of ``pod``."""
+    """The files of the ``projected`` volume ``volume`` of ``pod``; ConfigMaps and Secrets
+    come from ``reader`` (by default the API server, through ``client``)."""
+    reader = reader or ClientReader(client)
     projected = volume.get("projected") or {}
     default_mode = int(projected.get("defaultMode", 0o644))
     namespace = str(pod["metadata"].get("namespace", ""))
@@ -74,10 +102,10 @@ async def payload(
                 raise VolumeError(f"failed to fetch token: {error.message}") from None
             files[str(spec.get("path", "token"))] = (token.token.encode(), default_mode)
         elif "configMap" in source:
-            data = await _object_data(client, CONFIGMAPS, "configmap", namespace, source)
+            data = await _object_data(reader, "configmap", namespace, source)
             files.update(_items(source["configMap"], data, default_mode, "configmap"))
         elif "secret" in source:
-            data = await _object_data(client, SECRETS, "secret", namespace, source)
+            data = await _object_data(reader, "secret", namespace, source)
             files.update(_items(source["secret"], data, default_mode, "secret"))
         elif "downwardAPI" in source:
             files.update(_downward(source["downwardAPI"], pod, default_mode, allocatable))
@@ -85,19 +113,19 @@ async def payload(
 
 
 async def _object_data(
-    client: Client, gvr: Any, kind: str, namespace: str, source: Object
+    reader: ObjectReader, kind: str, namespace: str, source: Object
 ) -> dict[str, bytes] | None:
     """A ConfigMap's or Secret's keys as bytes; None if it is missing and optional."""
     ref = source["configMap" if kind == "configmap" else "secret"] or {}
     name = str(ref.get("name", ""))
     try:
-        obj = await client.get(gvr, namespace, name)
+        obj = await reader.get(kind, namespace, name)
     except ApiError as error:
-        if error.code == 404 and ref.get("optional"):
-            return None
-        if error.code == 404:
-            raise VolumeError(f'{kind} "{name}" not found') from None
         raise VolumeError(f"failed to get {kind} {namespace}/{name}: {error.message}") from None
+    if obj is None:
+        if ref.get("optional"):
+            return None
+        raise VolumeError(f'{kind} "{name}" not found')
     data: dict[str, bytes] = {}
     try:
         if kind == "configmap":
