@@ -245,3 +245,30 @@ def test_a_headless_service_resolves_to_its_pod_addresses(
     finally:
         kubectl.out("delete", "pod", client, "--wait=false")
         kubectl.out("delete", "service", headless)
+
+
+def test_conflicting_ports_and_addresses_are_refused(kubectl: Kubectl, unique: Any) -> None:
+    """Upstream's answers, and nothing stored: two ports alike, a node port or a ClusterIP
+    another Service holds."""
+    name = unique("bad")
+    twice = service(name)
+    twice["spec"]["ports"].append({"name": "again", "port": 80})
+    error = kubectl.fails("apply", "-f", "-", stdin=json.dumps(twice))
+    assert f'The Service "{name}" is invalid' in error and "spec.ports[1]: Duplicate value" in error
+    first = unique("first")
+    apply(kubectl, service(first, type="NodePort"))
+    try:
+        taken = kubectl.json("get", "service", first)["spec"]
+        clash = service(name, type="NodePort")
+        clash["spec"]["ports"][0]["nodePort"] = taken["ports"][0]["nodePort"]
+        error = kubectl.fails("apply", "-f", "-", stdin=json.dumps(clash))
+        assert "provided port is already allocated" in error
+        same_ip = service(name, clusterIP=taken["clusterIP"])
+        error = kubectl.fails("apply", "-f", "-", stdin=json.dumps(same_ip))
+        assert "provided IP is already allocated" in error
+        assert kubectl.run("get", "service", name, check=False).returncode != 0
+        ip, port = taken["clusterIP"], listen_port(80)
+        with pytest.raises(ConnectionRefusedError):  # no pods: the proxy still refuses
+            http.client.HTTPConnection(ip, port, timeout=5).connect()
+    finally:
+        kubectl.out("delete", "service", first)
