@@ -39,6 +39,7 @@ from minikube_py.client.protocol import (
 from minikube_py.controllers.claiming import claim_pods, controller_of
 from minikube_py.controllers.controller import Controller
 from minikube_py.controllers.informers import SharedInformers
+from minikube_py.controllers.podcontrol import namespace_terminating
 from minikube_py.controllers.ranking import is_ready
 from minikube_py.controllers.statefulset_history import StatefulSetHistory
 from minikube_py.controllers.statefulset_podcontrol import StatefulPodControl
@@ -138,6 +139,17 @@ class StatefulSetController(Controller):
         sts = self.sets.get(key)
         if sts is None:
             return None
+        try:
+            return await self._sync(key, sts)
+        except Exception as error:
+            if not namespace_terminating(error):
+                raise
+            # the namespace is being deleted, and the set with it: nothing more to make, and
+            # nothing to report (upstream's controllers ignore this refusal as well)
+            self.log.info("namespace terminating; nothing created", key=key)
+            return None
+
+    async def _sync(self, key: str, sts: Object) -> float | None:
         selector = _selector(sts)
         if selector is None:
             self.log.error("error converting StatefulSet selector", key=key)

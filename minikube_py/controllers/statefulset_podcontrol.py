@@ -22,6 +22,7 @@ from typing import Any
 from minikube_py.client.events import EventRecorder
 from minikube_py.client.informer import Informer
 from minikube_py.client.protocol import PERSISTENT_VOLUME_CLAIMS, PODS, ApiError, Client
+from minikube_py.controllers.podcontrol import namespace_terminating
 from minikube_py.controllers.statefulset_claims import (
     POD,
     claim_owner_up_to_date,
@@ -149,6 +150,8 @@ class StatefulPodControl:
             try:
                 await self.client.create(PERSISTENT_VOLUME_CLAIMS, namespace, claim)
             except ApiError as error:
+                if namespace_terminating(error):
+                    raise  # kept whole: the controller recognises and drops it
                 errors.append(f"failed to create PVC {name}: {error}")
                 if error.code != 409:
                     await self._claim_event(sts, pod, name, error)
