@@ -56,6 +56,9 @@ def _route_through_stdlib() -> None:
     # structlog's default of printing everything to stdout.
     structlog.configure(
         processors=[
+            # first: a line below the logger's level is dropped before any work is done on
+            # it (a cluster logs an info line per Event, which a quiet embedded cluster skips)
+            structlog.stdlib.filter_by_level,
             *_shared_processors,
             structlog.stdlib.ProcessorFormatter.wrap_for_formatter,
         ],
