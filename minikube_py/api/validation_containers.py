@@ -33,6 +33,7 @@ from minikube_py.api.validation_formats import (
     is_port_number,
     is_relaxed_env_var_name,
 )
+from minikube_py.api.validation_paths import mount_path_causes
 
 PROTOCOLS = ["SCTP", "TCP", "UDP"]
 PULL_POLICIES = ["Always", "IfNotPresent", "Never"]
@@ -154,6 +155,7 @@ def _validate_mounts(mounts: list[Any], volumes: set[str], path: str) -> list[Ca
         if target in seen:
             causes.append(invalid(f"{at}.mountPath", target, "must be unique"))
         seen.add(target)
+        causes += mount_path_causes(mount, at)
     return causes
 
 

@@ -37,6 +37,7 @@ from minikube_py.api.validation_causes import (
 )
 from minikube_py.api.validation_containers import choice, dns_label, validate_containers
 from minikube_py.api.validation_formats import is_dns1123_subdomain
+from minikube_py.api.validation_paths import volume_path_causes
 
 RESTART_POLICIES = ["Always", "OnFailure", "Never"]
 DNS_POLICIES = ["ClusterFirstWithHostNet", "ClusterFirst", "Default", "None"]
@@ -73,6 +74,7 @@ def _validate_volumes(volumes: list[Any], path: str) -> tuple[list[Cause], set[s
                         "must be a number between 0 and 0777 (octal), both inclusive",
                     )
                 )
+        errors += volume_path_causes(volume, at)
         name = text(volume, "name")
         errors += dns_label(name, f"{at}.name") if name else [required(f"{at}.name")]
         if name in valid:
