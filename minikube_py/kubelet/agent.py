@@ -36,6 +36,7 @@ class AgentTimings:
     status_interval: float = 10.0  # nodeStatusUpdateFrequency
     crash_backoff: float = 10.0  # the first CrashLoopBackOff / ImagePullBackOff delay
     crash_backoff_max: float = 300.0
+    eviction_period: float = 10.0  # --eviction-monitoring-period: emptyDir sizeLimits
 
 
 class NodeAgent:
@@ -78,6 +79,7 @@ class NodeAgent:
             api_endpoint=api_endpoint,
             networking=networking,
         )
+        self.kubelet.ctx.eviction_period = timings.eviction_period
         self.streams = KubeletStreams(runtime, self.kubelet.pod)
 
     async def register(self) -> None:

@@ -81,6 +81,8 @@ class NodeContext:
     services: Informer | None = None
     networking: ClusterNetworking | None = None
     host_resolver: ResolverConfig = attrs.field(factory=ResolverConfig)
+    # how often limited emptyDirs are measured (upstream's --eviction-monitoring-period)
+    eviction_period: float = 10.0
     volumes: PodVolumes = attrs.field(
         default=attrs.Factory(
             lambda ctx: PodVolumes(ctx.client, ctx.clock, ctx.allocatable), takes_self=True

@@ -29,6 +29,7 @@ from typing import Any
 from minikube_py.api.meta import parse_time
 from minikube_py.client.protocol import PODS, ApiError
 from minikube_py.kubelet.context import NodeContext
+from minikube_py.kubelet.eviction import exceeded, size_limits
 from minikube_py.kubelet.records import ContainerRecord
 from minikube_py.kubelet.sandboxes import SandboxKeeper
 from minikube_py.kubelet.status import pod_status
@@ -80,6 +81,7 @@ class PodWorker(SandboxKeeper):
             self.override = (str(status["phase"]), reason, message)
         self.gone = False
         self.finished = False
+        self.measured: float | None = None  # when its limited emptyDirs were last measured
         self.written: Object | None = None
         self._wake = asyncio.Event()
         self._wake.set()
@@ -169,8 +171,15 @@ class PodWorker(SandboxKeeper):
             return now + self.ctx.crash_backoff.initial
         deadline = self._deadline()
         if deadline is not None and deadline <= now:
-            await self._deadline_exceeded()
+            await self._end("DeadlineExceeded", DEADLINE_MESSAGE)
             return None
+        measure_at = self._measure_at(now)
+        if measure_at is not None and measure_at <= now:
+            self.measured = now
+            message = await exceeded(self.pod, self.volumes)
+            if message is not None:
+                await self._end("Evicted", message)
+                return None
         await self.handle_probe_verdicts()
         await self._apply_spec_changes()
         wake_at = [t for t in await self._start_due() if t is not None]
@@ -182,8 +191,7 @@ class PodWorker(SandboxKeeper):
             await self.write_status()
             return None
         await self.write_status()
-        if deadline is not None:
-            wake_at.append(deadline)
+        wake_at += [t for t in (deadline, self._measure_at(now)) if t is not None]
         return min(wake_at) if wake_at else None
 
     async def _start_due(self) -> list[float | None]:
@@ -239,10 +247,21 @@ class PodWorker(SandboxKeeper):
             return None
         return self.start_time + seconds
 
-    async def _deadline_exceeded(self) -> None:
-        await self.event("DeadlineExceeded", DEADLINE_MESSAGE, warning=True)
+    def _measure_at(self, now: float) -> float | None:
+        """When the pod's limited emptyDirs are next measured (``eviction.py``); None: it has
+        none."""
+        if not size_limits(self.pod):
+            return None
+        if self.measured is None:
+            self.measured = now
+        return self.measured + self.ctx.eviction_period
+
+    async def _end(self, reason: str, message: str) -> None:
+        """Stop every container and end the pod ``Failed`` for ``reason``: its deadline ran
+        out (``DeadlineExceeded``) or the kubelet evicts it (``Evicted``)."""
+        await self.event(reason, message, warning=True)
         await self._stop_all(self._grace())
-        self.override = ("Failed", "DeadlineExceeded", DEADLINE_MESSAGE)
+        self.override = ("Failed", reason, message)
         self.terminal = True
         await self._teardown(keep_logs=True)
         await self.write_status()
