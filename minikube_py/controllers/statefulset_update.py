@@ -10,8 +10,11 @@ made from older revisions are replaced according to ``spec.updateStrategy``:
   update revision unless the partition keeps it at the current one) and, once it is healthy,
   moves on to the next lower ordinal. Pods whose index is below ``rollingUpdate.partition``
   stay at the current revision (a canary: ``partition: 2`` of 3 updates only ``web-2``).
-  ``maxUnavailable`` is ignored: it belongs to the MaxUnavailableStatefulSet feature gate,
-  alpha and off in 1.32, and upstream with the gate off updates one pod at a time.
+  ``maxUnavailable`` (a number or a percentage of ``replicas``, rounded down, at least 1)
+  belongs to the MaxUnavailableStatefulSet feature gate, alpha and off by default in 1.32:
+  without it upstream updates one pod at a time, and so does this controller; a set that
+  asks for it is updated as upstream with the gate on — up to that many pods down at once,
+  highest ordinals first, counting the pods already unhealthy.
 - **OnDelete**: nothing is deleted for an update; a pod a user deletes comes back from the
   update revision.
 
@@ -26,6 +29,7 @@ from typing import Any
 
 from minikube_py.client.events import EventRecorder
 from minikube_py.client.protocol import ApiError
+from minikube_py.controllers.daemonset_update import scaled_value
 from minikube_py.controllers.statefulset_history import applied
 from minikube_py.controllers.statefulset_podcontrol import StatefulPodControl
 from minikube_py.controllers.statefulset_pods import is_healthy, is_terminating, pod_revision
@@ -91,8 +95,15 @@ async def update_stateful_set(
     strategy = (sts.get("spec") or {}).get("updateStrategy") or {}
     if strategy.get("type") == "OnDelete":
         return status  # pods are updated when a user deletes them
+    rolling = strategy.get("rollingUpdate") or {}
+    update_min = int(rolling.get("partition") or 0)
     try:
-        await _roll(run, status, int((strategy.get("rollingUpdate") or {}).get("partition") or 0))
+        if rolling.get("maxUnavailable") is None:
+            await _roll(run, status, update_min)
+        else:
+            total = len(run.replicas)
+            limit = max(1, scaled_value(rolling["maxUnavailable"], total, round_up=False))
+            await _roll_many(run, status, update_min, limit)
     except Exception as error:
         raise PassFailed(error, status) from error
     return status
@@ -118,3 +129,23 @@ async def _roll(run: Pass, status: Object, update_min: int) -> None:
             return
         if not is_healthy(pod):
             return  # wait for the updated pod before taking down the next
+
+
+async def _roll_many(run: Pass, status: Object, update_min: int, limit: int) -> None:
+    """Delete up to ``limit`` replicas not at the update revision, highest first, less the
+    ones already unavailable (upstream with MaxUnavailableStatefulSet on)."""
+    unavailable = sum(1 for pod in run.replicas if not is_healthy(pod))
+    budget = limit - unavailable
+    for index in range(len(run.replicas) - 1, update_min - 1, -1):
+        if budget <= 0:
+            return
+        pod = run.replicas[index]
+        if pod_revision(pod) == run.update or is_terminating(pod):
+            continue
+        try:
+            await run.control.delete_pod(run.sts, pod)
+        except ApiError as error:
+            if error.code != 404:
+                raise
+        status["currentReplicas"] -= 1
+        budget -= 1

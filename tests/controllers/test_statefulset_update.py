@@ -234,3 +234,25 @@ async def test_a_hash_collision_is_counted_and_hashed_anew(
         status = (await wait_status(client, replicas=1))["status"]
     assert status["collisionCount"] == 1
     assert status["updateRevision"] == revision_name(sts, revision_hash(revision_data(sts), 1))
+
+
+async def test_max_unavailable_takes_that_many_pods_down_at_once(
+    client: Client, clock: SteppingClock
+) -> None:
+    strategy = {"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": "50%"}}
+    async with running(client, clock):
+        async with kubelet(client, clock):
+            made = stateful_set(4, updateStrategy=strategy, podManagementPolicy="Parallel")
+            await client.create(STATEFULSETS, "default", made)
+            await wait_status(client, readyReplicas=4, currentReplicas=4)
+        # no kubelet from here: a replaced pod never becomes ready, so only the budget of
+        # 50% of 4 = 2 pods may be replaced, the two highest
+        await client.patch(STATEFULSETS, "default", "web", IMAGE)
+        await wait_status(client, observedGeneration=2, updatedReplicas=2, currentReplicas=2)
+        found = await pods(client)
+    assert [image(found[f"web-{i}"]) for i in range(4)] == [
+        "nginx:1.27",
+        "nginx:1.27",
+        "nginx:1.28",
+        "nginx:1.28",
+    ]
