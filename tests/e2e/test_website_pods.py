@@ -253,12 +253,6 @@ def test_init_container_fills_the_web_root(kubectl: Kubectl, cern_stand_in: str)
         kubectl.run("delete", "pod", "init-demo", "--wait=true", "--timeout=60s")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the kubelet passes special.how=very (test_config_volumes.py reads it with env), but "
-    "busybox's sh here is the host's dash, which drops names that are no shell identifiers; "
-    "busybox's ash keeps them",
-)
 def test_config_map_as_environment(kubectl: Kubectl, applied: Any) -> None:
     applied("configmap/configmaps.yaml")
     applied("pods/pod-configmap-envFrom.yaml")

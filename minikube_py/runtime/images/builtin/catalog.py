@@ -117,6 +117,19 @@ exit 127
 """
 
 
+# busybox's sh is ash, which (like bash, unlike Debian's dash) hands its children every
+# environment variable, also those whose names are no shell identifiers: an ``envFrom`` of a
+# ConfigMap key ``special.how`` must reach ``env`` run by ``sh -c env``. So where the host has
+# bash, the image's sh is bash in POSIX mode (started as ``sh``); elsewhere the host's sh.
+_SH = b"""#!/bin/bash
+exec -a sh /bin/bash "$@"
+"""
+
+
+def _busybox_shell() -> dict[str, bytes]:
+    return {"bin/sh": _SH} if Path("/bin/bash").exists() else {}
+
+
 CATALOG: dict[str, BuiltinImage] = {
     "pause": BuiltinImage(
         repositories=("docker.io/library/pause", "registry.k8s.io/pause", "k8s.gcr.io/pause"),
@@ -139,7 +152,7 @@ CATALOG: dict[str, BuiltinImage] = {
             "bin/nslookup": "names",
             "bin/hostname": "names",
         },
-        data={"bin/tar": _TAR},
+        data={"bin/tar": _TAR, **_busybox_shell()},
         cmd=("sh",),
     ),
     "nginx": BuiltinImage(
