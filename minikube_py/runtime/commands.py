@@ -132,11 +132,16 @@ def _in_mount(argument: str, mounts: Sequence[str]) -> bool:
 def rewrite_path(argument: str, root: Path, mounts: Sequence[str] = ()) -> str:
     """``argument`` under ``root`` if it is an absolute path that exists there or lies in one
     of the container's volume ``mounts`` (a file the program is about to create there), else
-    as is."""
+    as is. A directory volume's own mount point gets a trailing ``/``: the volume is a symlink
+    here, a mount in a real container, and ``ls -l /etc/secret-volume`` must list what is in
+    it, not the link."""
     if argument.startswith("/") and (
         os.path.lexists(str(root) + argument) or _in_mount(argument, mounts)
     ):
-        return str(root) + argument
+        placed = str(root) + argument
+        if argument.rstrip("/") in {m.rstrip("/") for m in mounts} and os.path.isdir(placed):
+            return placed.rstrip("/") + "/"
+        return placed
     return argument
 
 

@@ -270,3 +270,22 @@ def test_custom_dns_config_in_resolv_conf(kubectl: Kubectl, applied: Any) -> Non
         "search ns1.svc.cluster-domain.example my.dns.search.suffix",
         "options ndots:2 edns0",
     ]
+
+
+def test_secret_with_a_dotfile_mounted_as_a_volume(kubectl: Kubectl, applied: Any) -> None:
+    """tasks/configmap-secret (Secrets, "Secret with a dot file"): the Secret's key
+    ``.secret-file`` is a hidden file in the volume, so ``ls -l`` lists nothing but ``total
+    0``; the container exits and is restarted, as on the page."""
+    applied("secret/dotfile-secret.yaml")
+    eventually(lambda: _container(kubectl, "secret-dotfiles-pod").get("restartCount", 0) >= 1)
+    assert kubectl.out("logs", "secret-dotfiles-pod").splitlines() == ["total 0"]
+
+
+def test_basic_auth_secret_from_string_data(kubectl: Kubectl, applied: Any) -> None:
+    """concepts/configuration/secret, basic-auth: ``stringData`` comes back base64 in
+    ``data``, with the type."""
+    applied("secret/basicauth-secret.yaml")
+    secret = kubectl.json("get", "secret", "secret-basic-auth")
+    assert secret["type"] == "kubernetes.io/basic-auth"
+    assert secret["data"] == {"username": "YWRtaW4=", "password": "dDBwLVNlY3JldA=="}
+    assert "stringData" not in secret
