@@ -221,7 +221,7 @@ def test_start_with_addons_then_enable_and_disable_across_a_restart(
         kept = cli("addons", "disable", "storage-provisioner", "-p", "demo")
         assert "keeps the 'storage-provisioner' addon on" in kept
 
-        assert cli("stop", "-p", "demo").startswith("* Stopped")
+        assert cli("stop", "-p", "demo").endswith("* 1 node stopped.\n")
         cli(*start)  # the record survives the restart: ingress stays disabled
         assert "| ingress              | demo    | disabled     |" in cli(
             "addons", "list", "-p", "demo"

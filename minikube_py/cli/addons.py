@@ -25,6 +25,7 @@ import click
 
 from minikube_py.api.errors import ApiError
 from minikube_py.cli.background import running_pid
+from minikube_py.cli.common import profile_option
 from minikube_py.client.http import HttpClient
 from minikube_py.client.kubeconfig import KubeconfigError
 from minikube_py.client.protocol import CONFIGMAPS, Object
@@ -44,9 +45,7 @@ T = TypeVar("T")
 SERVING_FILE = "serving.json"
 _VERIFY_SECONDS = 40.0  # a little over the manager's own limit for a component to listen
 _OWNERS = "https://github.com/kubernetes/minikube/blob/master/OWNERS"
-_PROFILE = click.option(
-    "-p", "--profile", default="minikube", show_default=True, help="Profile name."
-)
+_PROFILE = profile_option  # the active profile by default, as every command
 
 
 def record_serving(directory: Path, url: str, kubeconfig: Path | None) -> None:
