@@ -55,10 +55,15 @@ async def pull_image(
     image = str(record.spec.get("image", ""))
     policy = record.spec.get("imagePullPolicy") or default_pull_policy(image)
     present = ctx.present_images
-    if policy != "Always" and image in present:
-        message = f'Container image "{image}" already present on machine'
-        await event("Pulled", message, record=record)
-        return present[image]
+    if policy != "Always":
+        # built or loaded into the node's store (`image build`; a rebuild's new id), or
+        # pulled here before
+        image_id = await ctx.runtime.image_status(image) or present.get(image)
+        if image_id is not None:
+            message = f'Container image "{image}" already present on machine'
+            await event("Pulled", message, record=record)
+            present[image] = image_id
+            return image_id
     if policy == "Never":
         message = f'Container image "{image}" is not present with pull policy of Never'
         record.waiting = ("ErrImageNeverPull", message)

@@ -103,6 +103,9 @@ class FakeRuntime:
     async def remove_sandbox(self, sandbox_id: str) -> None:
         self.sandboxes.pop(sandbox_id, None)
 
+    async def image_status(self, image: str) -> str | None:
+        return None  # the fake runtime's images are all "pulled"
+
     async def pull_image(self, image: str) -> str:
         if image in self.fail_images:
             raise ContainerError("ErrImagePull", str(ImageNotFound(image)))

@@ -127,6 +127,11 @@ class ProcessRuntime:
                     f'name "{reference}": invalid reference format',
                 ) from None
 
+    async def image_status(self, image: str) -> str | None:
+        # on the loop: a built-in image is answered without I/O (the common case, every pod
+        # start), another by reading the store's small tag index
+        return self.images.local(image)
+
     async def pull_image(self, image: str) -> str:
         return (await self._image(image)).id
 

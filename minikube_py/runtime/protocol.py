@@ -184,6 +184,11 @@ class ContainerRuntime(Protocol):
         """Remove the pod's directories; every container must already be stopped."""
         ...
 
+    async def image_status(self, image: str) -> str | None:
+        """The id of ``image`` if it is on the node already (built or loaded there), else
+        None: CRI ``ImageStatus``, asked before any pull."""
+        ...
+
     async def pull_image(self, image: str) -> str:
         """Resolve ``image`` in the local store; returns its id (``sha256:…``). Raises
         ``ContainerError("ErrImagePull", …)`` when no such image exists."""
