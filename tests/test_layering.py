@@ -23,9 +23,10 @@ LAYER = {
     "scheduler": 2,
     "kubelet": 2,
     "net": 2,
-    "testing": 3,
     "cluster": 3,
     "cli": 4,
+    "embedded": 4,  # Cluster / AsyncCluster: running_cluster plus the API server's apply
+    "testing": 5,  # the pytest plugin, over the embedded cluster
 }
 NEVER = {
     part: {"store", "apiserver"}

@@ -1,0 +1,138 @@
+"""How long a cluster takes to start.
+
+Usage::
+
+    python bench/start.py [--runs N]
+
+**AsyncCluster start (the embedded cluster, ephemeral store).** ``async with
+minikube_py.AsyncCluster()`` until the body runs: a temporary state directory, an in-memory
+SQLite store, certificates, the API server on a free port of 127.0.0.1, the network
+components, the scheduler, one registered node with its kubelet, the controller manager.
+That is what a test fixture pays per cluster. Goal (issue 9): p50 <= 150 ms. The peer in the
+same run is the API server alone on the same kind of store — ``open_store("sqlite://")``, the
+certificates, ``ApiServer.start()`` (bootstrap objects included) — the floor any cluster start
+stands on; the ratio shows what the rest of the cluster adds. Runs alternate between the two
+so that machine load hits both; one warm-up start of each (imports, the first certificate
+key) is reported apart. Stop times are reported too: a fixture pays them as well.
+
+**minikube-py start vs etcd.** TODO (issue 9, the command line): ``minikube-py start`` until
+``kubectl get nodes`` shows Ready, against etcd 3.4's own start-until-healthy in the same run;
+goal <= 2x etcd.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+Timing = tuple[float, float]  # (start seconds, stop seconds)
+
+
+# -- AsyncCluster start, and the API server alone --------------------------------------------
+
+
+async def cluster_start() -> Timing:
+    from minikube_py import AsyncCluster
+
+    started = time.perf_counter()
+    cluster = AsyncCluster()
+    await cluster.__aenter__()
+    up = time.perf_counter()
+    await cluster.stop()
+    return up - started, time.perf_counter() - up
+
+
+async def api_server_start() -> Timing:
+    from minikube_py.apiserver.pki import ensure_pki
+    from minikube_py.apiserver.server import ApiServer
+    from minikube_py.store import open_store
+
+    with tempfile.TemporaryDirectory(prefix="minikube-py-bench-") as directory:
+        started = time.perf_counter()
+        store, pki = await asyncio.gather(
+            open_store("sqlite://"),
+            asyncio.to_thread(ensure_pki, Path(directory), addresses=["127.0.0.1"]),
+        )
+        server = ApiServer(store, pki, host="127.0.0.1", port=0)
+        await server.start()
+        up = time.perf_counter()
+        await server.stop()
+        await store.close()
+        return up - started, time.perf_counter() - up
+
+
+# -- minikube-py start vs etcd 3.4 ------------------------------------------------------------
+# TODO (issue 9, the command line): `minikube-py start` on a fresh profile until `kubectl get
+# nodes` shows Ready, against etcd 3.4's own start until healthy (EtcdServer from
+# bench/store_vs_etcd.py) in the same run; goal <= 2x etcd. Not measured yet.
+
+
+# -- reporting ---------------------------------------------------------------------------------
+
+
+def percentile(values: list[float], fraction: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
+
+
+def show(name: str, warm_up: Timing, timings: list[Timing]) -> float:
+    starts = [t[0] * 1000 for t in timings]
+    stops = [t[1] * 1000 for t in timings]
+    p50 = statistics.median(starts)
+    print(
+        f"{name:<28} start p50 {p50:7.1f} ms  p99 {percentile(starts, 0.99):7.1f} ms  "
+        f"stop p50 {statistics.median(stops):7.1f} ms  (first start {warm_up[0] * 1000:.0f} ms)"
+    )
+    return p50
+
+
+async def main(runs: int) -> None:
+    import os
+
+    print(f"minikube_py start-up, {runs} runs each, {os.cpu_count()} cores, {loop_name()}")
+    subjects: dict[str, Callable[[], Awaitable[Timing]]] = {
+        "AsyncCluster()": cluster_start,
+        "API server alone (peer)": api_server_start,
+    }
+    warm = {name: await run() for name, run in subjects.items()}
+    results: dict[str, list[Timing]] = {name: [] for name in subjects}
+    for _ in range(runs):
+        for name, run in subjects.items():
+            results[name].append(await run())
+    p50 = {name: show(name, warm[name], results[name]) for name in subjects}
+    cluster, peer = p50["AsyncCluster()"], p50["API server alone (peer)"]
+    print(f"ratio AsyncCluster / API server alone: {cluster / peer:.2f}x")
+    print(f"goal AsyncCluster p50 <= 150 ms: {'met' if cluster <= 150 else 'NOT met'}")
+    print()
+    print("minikube-py start vs etcd: TODO (not measured yet)")
+
+
+def loop_name() -> str:
+    try:
+        import uvloop  # noqa: F401
+    except ImportError:
+        return "asyncio loop"
+    return "uvloop"
+
+
+def run(runs: int) -> None:
+    try:
+        import uvloop
+    except ImportError:
+        asyncio.run(main(runs))
+    else:
+        uvloop.run(main(runs))
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--runs", type=int, default=10, help="measured starts of each")
+    run(parser.parse_args().runs)
