@@ -257,7 +257,7 @@ def report(figures: dict[str, dict[str, float]], seconds: float, busy: float) ->
             ]
         )
     print(f"\nnetwork ({seconds:.1f} s): one http-echo pod; load from a separate process")
-    print(f"CPU used by other processes during the run: {busy:.2f} cores")
+    print(f"CPU used by other processes (the load, the pod, the rest): {busy:.2f} cores")
     print_table(rows, right=[1, 2, 3, 4, 5, 6])
     proxy, ingress = figures["ClusterIP"], figures["Ingress"]
     goals = [

@@ -115,17 +115,7 @@ async def _roll(run: Pass, status: Object, update_min: int) -> None:
     for index in range(len(run.replicas) - 1, update_min - 1, -1):
         pod = run.replicas[index]
         if pod_revision(pod) != run.update and not is_terminating(pod):
-            _log.info(
-                "Pod of StatefulSet is terminating for update",
-                key=f"{run.sts['metadata']['namespace']}/{run.sts['metadata']['name']}",
-                pod=pod["metadata"]["name"],
-            )
-            try:
-                await run.control.delete_pod(run.sts, pod)
-            except ApiError as error:
-                if error.code != 404:
-                    raise
-            status["currentReplicas"] -= 1
+            await _replace(run, status, pod)
             return
         if not is_healthy(pod):
             return  # wait for the updated pod before taking down the next
@@ -142,10 +132,20 @@ async def _roll_many(run: Pass, status: Object, update_min: int, limit: int) -> 
         pod = run.replicas[index]
         if pod_revision(pod) == run.update or is_terminating(pod):
             continue
-        try:
-            await run.control.delete_pod(run.sts, pod)
-        except ApiError as error:
-            if error.code != 404:
-                raise
-        status["currentReplicas"] -= 1
+        await _replace(run, status, pod)
         budget -= 1
+
+
+async def _replace(run: Pass, status: Object, pod: Object) -> None:
+    """Delete a pod of an older revision; the next pass makes it anew from the update."""
+    _log.info(
+        "Pod of StatefulSet is terminating for update",
+        key=f"{run.sts['metadata']['namespace']}/{run.sts['metadata']['name']}",
+        pod=pod["metadata"]["name"],
+    )
+    try:
+        await run.control.delete_pod(run.sts, pod)
+    except ApiError as error:
+        if error.code != 404:
+            raise
+    status["currentReplicas"] -= 1
