@@ -59,12 +59,12 @@ async def serving(server: ClusterDns) -> AsyncIterator[None]:
 
 @pytest.fixture
 async def cluster_dns(tmp_path: Path) -> AsyncIterator[Dns]:
+    """A cluster and the DNS server it runs (on the kube-dns ClusterIP, port 53 where this
+    process may bind it); the test's own client writes the objects it asks about."""
     async with running_cluster(ephemeral_config(tmp_path, API_CONTROLLERS)) as running:
-        client = running.api_server.client("coredns")
-        server = ClusterDns(client, running.network)
+        client = running.api_server.client("dns-test")
         try:
-            async with serving(server):
-                yield Dns(running, server, client)
+            yield Dns(running, running.networking.dns, client)
         finally:
             await client.close()
 
