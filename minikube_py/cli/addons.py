@@ -25,7 +25,7 @@ import click
 
 from minikube_py.api.errors import ApiError
 from minikube_py.cli.background import running_pid
-from minikube_py.cli.common import profile_option
+from minikube_py.cli.common import profile_option, table
 from minikube_py.client.http import HttpClient
 from minikube_py.client.kubeconfig import KubeconfigError
 from minikube_py.client.protocol import CONFIGMAPS, Object
@@ -69,7 +69,7 @@ def list_addons(profile: str) -> None:
         [name, profile, _status(name in enabled), addon.maintainer]
         for name, addon in sorted(CATALOG.items())
     ]
-    click.echo(_table(["ADDON NAME", "PROFILE", "STATUS", "MAINTAINER"], rows))
+    click.echo(table(["ADDON NAME", "PROFILE", "STATUS", "MAINTAINER"], rows))
 
 
 @addons.command()
@@ -185,24 +185,3 @@ def _run(target: _Target, action: Callable[[HttpClient], Awaitable[T]]) -> T:
 def _status(enabled: bool) -> str:
     # As minikube: the icon, or three spaces where it would be ("emoji indentation").
     return "enabled ✅" if enabled else "disabled    "
-
-
-def _width(text: str) -> int:
-    return len(text) + text.count("✅")  # the check mark takes two terminal columns
-
-
-def _table(header: list[str], rows: list[list[str]]) -> str:
-    """A table drawn as minikube's (tablewriter): | borders, centred upper-case headings."""
-    widths = [max(_width(row[i]) for row in [header, *rows]) for i in range(len(header))]
-    rule = "|" + "|".join("-" * (width + 2) for width in widths) + "|"
-
-    def line(cells: list[str], centre: bool) -> str:
-        out = []
-        for cell, width in zip(cells, widths, strict=True):
-            gap = width - _width(cell)
-            left = gap // 2 if centre else 0
-            out.append(" " + " " * left + cell + " " * (gap - left) + " ")
-        return "|" + "|".join(out) + "|"
-
-    body = [line(row, centre=False) for row in rows]
-    return "\n".join([rule, line(header, centre=True), rule, *body, rule])

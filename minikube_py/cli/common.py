@@ -174,15 +174,19 @@ def call_api(profile: str, action: Callable[[HttpClient], Awaitable[T]]) -> T:
         raise click.ClickException(str(error)) from None
 
 
+def _width(text: str) -> int:
+    return len(text) + text.count("✅")  # the check mark takes two terminal columns
+
+
 def table(header: list[str], rows: list[list[str]]) -> str:
     """A table as minikube draws it (tablewriter): ``|`` borders, centred headings."""
-    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
+    widths = [max(_width(row[i]) for row in [header, *rows]) for i in range(len(header))]
     rule = "|" + "|".join("-" * (width + 2) for width in widths) + "|"
 
     def line(cells: list[str], centre: bool) -> str:
         out = []
         for cell, width in zip(cells, widths, strict=True):
-            gap = width - len(cell)
+            gap = width - _width(cell)
             left = gap // 2 if centre else 0
             out.append(" " + " " * left + cell + " " * (gap - left) + " ")
         return "|" + "|".join(out) + "|"

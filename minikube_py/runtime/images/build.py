@@ -24,12 +24,13 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from minikube_py.runtime.images.store import Image, ImageStore
+
 from .buildcache import BuildCache
 from .buildcontext import Ignore
 from .buildstage import Stage, StageRunner, arg_declarations
 from .dockerfile import DockerfileError, Instruction, parse
 from .references import ImageNotFound
-from .store import Image, ImageStore
 from .substitution import SubstitutionError
 
 

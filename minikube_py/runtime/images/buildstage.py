@@ -13,6 +13,8 @@ import shutil
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
+from minikube_py.runtime.images.store import ImageStore
+
 from .buildcache import BuildCache, Entry, step_key
 from .buildcontext import ContextError, Ignore, digest, sources, walk
 from .buildfiles import copy_file, copy_tree, extract, is_archive
@@ -20,7 +22,6 @@ from .buildrun import RunFailed, run_step
 from .buildsteps import CONFIG_ONLY, UNSUPPORTED, ImageConfig, apply, command
 from .dockerfile import DockerfileError, Instruction
 from .references import ImageNotFound
-from .store import ImageStore
 from .substitution import SubstitutionError, expand, split_words
 
 URL_PREFIXES = ("http://", "https://", "git@", "git://")

@@ -22,8 +22,9 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from minikube_py.runtime.images.store import ImageStore
+
 from .buildfiles import apply_layer
-from .store import ImageStore
 
 CONFIG_KEYS = (
     "Entrypoint",
