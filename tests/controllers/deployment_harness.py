@@ -124,6 +124,32 @@ class PodCounter:
             self.moments.append((len(live), sum(1 for p in live if _ready(p))))
 
 
+class SpecCounter:
+    """Watches the ReplicaSets and notes, at every change, how many pods they ask for in all:
+    what a rollout's maxSurge bounds. (Live pods may pass it for a moment, upstream too: an
+    old ReplicaSet scaled down deletes its pod a little after the new one made its own.)"""
+
+    def __init__(self, client: Client) -> None:
+        self.client = client
+        self.wanted: dict[str, int] = {}
+        self.moments: list[int] = []
+        self.started = asyncio.Event()
+
+    async def run(self) -> None:
+        listed = await self.client.list(REPLICASETS, "default")
+        for rs in listed["items"]:
+            self.wanted[rs["metadata"]["name"]] = int(rs["spec"].get("replicas") or 0)
+        self.started.set()
+        version = listed["metadata"]["resourceVersion"]
+        async for kind, rs in self.client.watch(REPLICASETS, "default", resource_version=version):
+            name = rs["metadata"]["name"]
+            if kind == "DELETED":
+                self.wanted.pop(name, None)
+            else:
+                self.wanted[name] = int(rs["spec"].get("replicas") or 0)
+            self.moments.append(sum(self.wanted.values()))
+
+
 def _ready(pod: Object) -> bool:
     conditions = (pod.get("status") or {}).get("conditions") or []
     return any(c["type"] == "Ready" and c["status"] == "True" for c in conditions)
