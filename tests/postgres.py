@@ -130,8 +130,10 @@ class PostgresServer:
             raise ValueError(f"refusing to drop {name!r}: not a test database")
         with connect(self.admin_url, autocommit=True) as conn:
             conn.execute(
+                # only this role's own sessions: an autovacuum worker (a superuser process)
+                # may be in the database too, and a non-superuser may not end it
                 "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
-                " WHERE datname = %s AND pid <> pg_backend_pid()",
+                " WHERE datname = %s AND pid <> pg_backend_pid() AND usename = current_user",
                 (name,),
             )
             # No WITH (FORCE): it also tries to end autovacuum workers, which a role without
