@@ -25,6 +25,7 @@ LAYER = {
     "net": 2,
     "cluster": 3,
     "cli": 4,
+    "kubectl": 3,  # the built-in kubectl: an HTTPS client of the API, below cli which runs it
     "embedded": 4,  # Cluster / AsyncCluster: running_cluster plus the API server's apply
     "testing": 5,  # the pytest plugin, over the embedded cluster
 }

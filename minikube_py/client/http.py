@@ -130,6 +130,44 @@ class HttpClient:
             self._session = aiohttp.ClientSession(connector=connector, headers=self._headers)
         return self._session
 
+    def session(self) -> aiohttp.ClientSession:
+        """The keep-alive session, for streams the verbs do not cover (logs, exec, port-forward);
+        its requests carry the authentication headers. Pass ``request_options()`` to each."""
+        return self._client()
+
+    def request_options(self) -> dict[str, Any]:
+        """The per-request options every call to this server needs (timeout, TLS name)."""
+        return {"timeout": self._timeout, "server_hostname": self._server_hostname}
+
+    async def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: dict[str, str] | None = None,
+        body: Any = None,
+        content_type: str = "application/json",
+        accept: str | None = None,
+    ) -> bytes:
+        """Any request to the server, answered with the response body; errors as ``ApiError``.
+        ``accept`` asks for another representation (a ``Table``, plain text)."""
+        data = None if body is None else json.dumps(body, separators=(",", ":")).encode()
+        headers = {"Content-Type": content_type} if data is not None else {}
+        if accept is not None:
+            headers["Accept"] = accept
+        async with self._client().request(
+            method,
+            self.base_url + path,
+            params=params,
+            data=data,
+            headers=headers or None,
+            **self.request_options(),
+        ) as response:
+            raw = await response.read()
+            if response.status >= 400:
+                raise _error(response.status, raw)
+            return raw
+
     async def _request(
         self,
         method: str,
@@ -139,22 +177,9 @@ class HttpClient:
         body: Any = None,
         content_type: str = "application/json",
     ) -> Object:
-        data = None if body is None else json.dumps(body, separators=(",", ":")).encode()
-        headers = {"Content-Type": content_type} if data is not None else None
-        async with self._client().request(
-            method,
-            self.base_url + path,
-            params=params,
-            data=data,
-            headers=headers,
-            timeout=self._timeout,
-            server_hostname=self._server_hostname,
-        ) as response:
-            raw = await response.read()
-            if response.status >= 400:
-                raise _error(response.status, raw)
-            result: Object = json.loads(raw)
-            return result
+        raw = await self.request(method, path, params=params, body=body, content_type=content_type)
+        result: Object = json.loads(raw)
+        return result
 
     async def get(self, gvr: GVR, namespace: str | None, name: str) -> Object:
         return await self._request("GET", gvr.path(namespace, name))
