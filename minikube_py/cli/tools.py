@@ -2,7 +2,8 @@
 
 ``kubectl`` runs the real kubectl on PATH with ``--context <profile>``, as ``minikube kubectl
 --`` runs the kubectl it downloads, so ``alias kubectl="minikube-py kubectl --"`` works;
-without a kubectl on PATH it says so in one line (a built-in Python kubectl comes later).
+without a kubectl on PATH (or with ``--builtin``) the built-in Python kubectl
+(``minikube_py.kubectl``) answers, with the everyday subset of kubectl's commands.
 ``completion`` prints the script that makes a shell complete minikube-py's commands and
 options (click's shell completion; the script is sourced once, e.g. from ``~/.bashrc``).
 """
@@ -16,19 +17,18 @@ import click
 from click.shell_completion import get_completion_class
 
 from minikube_py.cli.common import profile_option
+from minikube_py.kubectl import main as builtin_kubectl
 
 
 @click.command(context_settings={"ignore_unknown_options": True, "allow_interspersed_args": False})
 @profile_option
+@click.option("--builtin", is_flag=True, help="Use the built-in kubectl even when one is on PATH.")
 @click.argument("args", nargs=-1, type=click.UNPROCESSED)
-def kubectl(profile: str, args: tuple[str, ...]) -> None:
-    """Run the kubectl on PATH against the profile's cluster: kubectl -- get pods."""
-    binary = shutil.which("kubectl")
+def kubectl(profile: str, builtin: bool, args: tuple[str, ...]) -> None:
+    """Run kubectl against the profile's cluster: kubectl -- get pods."""
+    binary = None if builtin else shutil.which("kubectl")
     if binary is None:
-        raise click.ClickException(
-            "kubectl was not found on PATH, and minikube-py's built-in kubectl is not there "
-            "yet: install kubectl 1.32 (https://kubernetes.io/docs/tasks/tools/)"
-        )
+        raise click.exceptions.Exit(builtin_kubectl(["--context", profile, *args]))
     try:
         done = subprocess.run([binary, "--context", profile, *args], check=False)
     except KeyboardInterrupt:  # kubectl got the Ctrl-C as well (one process group)

@@ -12,18 +12,25 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import importlib
+import pkgutil
 from collections.abc import Sequence
 from pathlib import Path
+from types import ModuleType
 from typing import TextIO
 
 from minikube_py.api.errors import ApiError
 from minikube_py.client.discovery import UnknownResource
 from minikube_py.client.kubeconfig import KubeconfigError
-from minikube_py.kubectl import cmd_config
 from minikube_py.kubectl.session import KubectlError, Session
 
-# Every command module; each adds its parsers in ``register(commands, parents)``.
-COMMANDS = (cmd_config,)
+
+def command_modules() -> list[ModuleType]:
+    """Every ``cmd_<name>`` module of this package; each adds its parsers in
+    ``register(commands, parents)``, so a new command is a new module and nothing else."""
+    package = Path(__file__).parent
+    names = sorted(info.name for info in pkgutil.iter_modules([str(package)]))
+    return [importlib.import_module(f"{__package__}.{n}") for n in names if n.startswith("cmd_")]
 
 
 class _Parser(argparse.ArgumentParser):
@@ -41,7 +48,7 @@ def parser() -> argparse.ArgumentParser:
     common.add_argument("--kubeconfig", default=argparse.SUPPRESS)
     top = _Parser(prog="kubectl", parents=[common])
     commands = top.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for module in COMMANDS:
+    for module in command_modules():
         module.register(commands, [common])
     return top
 
