@@ -22,6 +22,8 @@ from collections.abc import Collection
 
 import attrs
 
+KUBERNETES_VERSION = "v1.32.0"  # the version every component reports (kubelet, discovery)
+
 MAX_NODES = 250  # one /24 of node addresses, and one pod /24 per node in a /16
 
 

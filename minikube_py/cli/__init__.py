@@ -4,33 +4,56 @@ Each command group lives in a module of its own — ``lifecycle.py`` (start, sto
 ``deletion.py`` (delete), ``serve.py`` (the foreground cluster ``start`` runs),
 ``profiles.py``, ``status.py`` (status, ip, logs, update-context), ``service.py``,
 ``nodes.py``, ``settings.py`` (config), ``tools.py`` (kubectl, completion), ``images.py``
-(image build|ls|rm|load) and ``addons.py`` — and is registered here. Errors are one
+(image build|ls|rm|load) and ``addons.py`` — and is registered here by name, imported only
+when it runs: ``start`` need not load the API server, nor ``version`` anything. Errors are one
 clear line and a non-zero exit, never a Python traceback: ``_Cli`` turns any exception a
 command lets escape into such a line.
 """
 
 from __future__ import annotations
 
+import importlib
 from typing import Any
 
 import click
 
 from minikube_py import __version__
-from minikube_py.cli.addons import addons
-from minikube_py.cli.deletion import delete
-from minikube_py.cli.images import image
-from minikube_py.cli.lifecycle import start, stop
-from minikube_py.cli.nodes import node
-from minikube_py.cli.profiles import profile
-from minikube_py.cli.serve import serve
-from minikube_py.cli.service import service
-from minikube_py.cli.settings import config
-from minikube_py.cli.status import ip, logs, status, update_context
-from minikube_py.cli.tools import completion, kubectl
+
+# command name -> the module defining it (the function is named as the command, "-" as "_")
+_COMMANDS = {
+    "start": "lifecycle",
+    "stop": "lifecycle",
+    "delete": "deletion",
+    "serve": "serve",
+    "status": "status",
+    "ip": "status",
+    "logs": "status",
+    "update-context": "status",
+    "profile": "profiles",
+    "service": "service",
+    "node": "nodes",
+    "config": "settings",
+    "addons": "addons",
+    "image": "images",
+    "kubectl": "tools",
+    "completion": "tools",
+}
 
 
 class _Cli(click.Group):
-    """The root group: an unexpected exception becomes ``Error: <what>`` and exit 1."""
+    """The root group: commands loaded on demand; an unexpected exception becomes ``Error:
+    <what>`` and exit 1."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *_COMMANDS})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        module = _COMMANDS.get(cmd_name)
+        if module is None:
+            return super().get_command(ctx, cmd_name)
+        loaded = importlib.import_module(f"{__name__}.{module}")
+        command: click.Command = getattr(loaded, cmd_name.replace("-", "_"))
+        return command
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -53,24 +76,3 @@ def main() -> None:
 def version() -> None:
     """Print the version of minikube-py."""
     click.echo(f"minikube-py version: v{__version__}")
-
-
-for _command in (
-    start,
-    stop,
-    delete,
-    serve,
-    status,
-    ip,
-    logs,
-    update_context,
-    profile,
-    service,
-    node,
-    config,
-    addons,
-    image,
-    kubectl,
-    completion,
-):
-    main.add_command(_command)

@@ -2,9 +2,10 @@
 
 ``start`` launches ``python -m minikube_py serve`` as a detached process of its own session,
 its output going to ``serve.log`` in the profile directory, and waits until the process says
-it is serving and its nodes are registered. The running cluster holds its state directory's
-lock file, which names its pid; ``stop`` sends that pid SIGTERM (the same clean shutdown as
-Ctrl-C) and waits for it to end.
+it is serving and then that its nodes are Ready (``serve`` checks that itself, in-process, and
+prints ``ready:``), so this command never loads an API client. The running cluster holds its
+state directory's lock file, which names its pid; ``stop`` sends that pid SIGTERM (the same
+clean shutdown as Ctrl-C) and waits for it to end.
 """
 
 from __future__ import annotations
@@ -21,8 +22,9 @@ from minikube_py.cluster import ClusterError
 
 _START_SECONDS = 30.0
 _STOP_SECONDS = 15.0
+_POLL_SECONDS = 0.02  # the log is a few lines; reading it is cheaper than waiting longer
 _SERVING = re.compile(r"serving (https://\S+) \(kubeconfig: (.*)\)")
-_NODES_REGISTERED = "nodes registered:"  # printed after the "serving" line
+_READY = re.compile(r"minikube-py: ready: .* \(addons: (.*)\)")  # after the "serving" line
 
 
 def running_pid(directory: Path) -> int | None:
@@ -47,9 +49,11 @@ def running_pid(directory: Path) -> int | None:
     return pid
 
 
-def start_background(directory: Path, serve_args: list[str]) -> tuple[str, str]:
-    """Launch ``serve`` detached; returns (url, kubeconfig) once it serves and its nodes are
-    registered, as ``minikube start`` returns with the node there."""
+def start_background(
+    directory: Path, serve_args: list[str], ready_seconds: float
+) -> tuple[str, set[str]]:
+    """Launch ``serve`` detached; returns (url, the enabled addons) once it serves and every
+    node is Ready, as ``minikube start`` returns with its nodes Ready."""
     directory.mkdir(parents=True, exist_ok=True)
     log = directory / "serve.log"
     with open(log, "wb") as output:
@@ -60,19 +64,30 @@ def start_background(directory: Path, serve_args: list[str]) -> tuple[str, str]:
             stderr=subprocess.STDOUT,
             start_new_session=True,  # it outlives this command, as minikube's cluster does
         )
-    deadline = time.monotonic() + _START_SECONDS
-    while time.monotonic() < deadline:
+    started = time.monotonic()
+    serving = None
+    while True:
         text = log.read_text(errors="replace")
-        match = _SERVING.search(text)
-        if match and _NODES_REGISTERED in text:
-            return match.group(1), match.group(2)
+        serving = serving or _SERVING.search(text)
+        ready = _READY.search(text) if serving else None
+        if serving and ready:
+            return serving.group(1), {n for n in ready.group(1).split(", ") if n}
         if process.poll() is not None:
-            tail = log.read_text(errors="replace").strip().splitlines()[-1:] or ["no output"]
+            tail = text.strip().splitlines()[-1:] or ["no output"]
             raise ClusterError(f"the cluster did not start: {tail[0]} (see {log})")
-        time.sleep(0.05)
-    process.terminate()
-    process.wait()
-    raise ClusterError(f"the cluster did not start within {_START_SECONDS:.0f} s (see {log})")
+        waited = time.monotonic() - started
+        if serving is None and waited > _START_SECONDS:
+            process.terminate()
+            process.wait()
+            raise ClusterError(
+                f"the cluster did not start within {_START_SECONDS:.0f} s (see {log})"
+            )
+        if waited > _START_SECONDS + ready_seconds:  # serving: leave it, as minikube does
+            raise ClusterError(
+                f"the nodes were not Ready within {ready_seconds:.0f} s; see "
+                f"{directory / 'cluster.log'}"
+            )
+        time.sleep(_POLL_SECONDS)
 
 
 def _ended(pid: int) -> bool:

@@ -16,15 +16,16 @@ import json
 import os
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
-import aiohttp
 import click
 
 from minikube_py.api.errors import ApiError
 from minikube_py.cli.background import running_pid
-from minikube_py.client.http import HttpClient
 from minikube_py.cluster import ClusterConfig, ClusterError
+
+if TYPE_CHECKING:  # aiohttp loads on first use: ``start`` and ``version`` never need it
+    from minikube_py.client.http import HttpClient
 
 T = TypeVar("T")
 DEFAULT_PROFILE = "minikube"
@@ -148,6 +149,8 @@ def require_running(profile: str) -> str:
 def api_client(directory: Path, url: str, timeout: float = 10.0) -> HttpClient:
     """A client of the profile's API server with its admin certificate (the one its
     kubeconfig entry names), independent of whatever the user did to the kubeconfig."""
+    from minikube_py.client.http import HttpClient
+
     return HttpClient(
         url,
         ca=directory / "ca.crt",
@@ -166,12 +169,30 @@ def call_api(profile: str, action: Callable[[HttpClient], Awaitable[T]]) -> T:
         async with api_client(directory, url) as client:
             return await action(client)
 
+    import aiohttp
+
     try:
         return asyncio.run(main())
     except (aiohttp.ClientError, OSError) as error:
         raise click.ClickException(f"cannot reach the API server at {url}: {error}") from None
     except (ApiError, ClusterError) as error:
         raise click.ClickException(str(error)) from None
+
+
+def addon_names(addons: str) -> tuple[str, ...]:
+    """``"ingress, dashboard"`` → ``("ingress", "dashboard")``."""
+    return tuple(name.strip() for name in addons.split(",") if name.strip())
+
+
+def ready_nodes(items: list[dict[str, Any]]) -> tuple[list[str], list[str]]:
+    """The names of the Ready nodes and of the others."""
+    ready: list[str] = []
+    not_ready: list[str] = []
+    for node in items:
+        conditions = (node.get("status") or {}).get("conditions") or []
+        is_ready = any(c.get("type") == "Ready" and c.get("status") == "True" for c in conditions)
+        (ready if is_ready else not_ready).append(node["metadata"]["name"])
+    return ready, not_ready
 
 
 def _width(text: str) -> int:

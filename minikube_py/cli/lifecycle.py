@@ -15,24 +15,17 @@ what minikube_py does instead.
 
 from __future__ import annotations
 
-import asyncio
 import platform
 import re
-import time
-from pathlib import Path
 from typing import Any
 
 import click
 
 from minikube_py import __version__
-from minikube_py.api.errors import ApiError
-from minikube_py.apiserver.discovery import KUBERNETES_VERSION
-from minikube_py.apiserver.kubeconfig import write_kubeconfig
-from minikube_py.apiserver.pki import Pki
 from minikube_py.cli.background import running_pid, start_background, stop_background
 from minikube_py.cli.common import (
     EX_USAGE,
-    api_client,
+    addon_names,
     fail,
     home,
     profile_directory,
@@ -46,13 +39,9 @@ from minikube_py.cli.profiles import (
     profile_settings,
     save_profile_settings,
 )
-from minikube_py.cli.serve import addon_names
-from minikube_py.client.http import HttpClient
-from minikube_py.client.protocol import CONFIGMAPS, NODES
 from minikube_py.cluster import ClusterError
-from minikube_py.cluster.addons import CONFIG_MAP as ADDONS_RECORD
-from minikube_py.cluster.addons import NAMESPACE as ADDONS_NAMESPACE
-from minikube_py.cluster.addons import check_addons, enabled_addons
+from minikube_py.cluster.addon_catalog import check_addons
+from minikube_py.config import KUBERNETES_VERSION
 
 ALWAYS_ON = ("storage-provisioner", "default-storageclass")
 _READY_SECONDS = 60.0
@@ -148,6 +137,9 @@ def start(
         step(f'The "{profile}" cluster is already running.')
         url = serving_url(directory)
         if url:  # as minikube, point kubectl at it again
+            from minikube_py.apiserver.kubeconfig import write_kubeconfig
+            from minikube_py.apiserver.pki import Pki
+
             write_kubeconfig(profile=profile, server=url, pki=Pki.at(directory))
         _done(profile)
         return
@@ -186,14 +178,14 @@ def start(
     if wanted:
         args += ["--addons", ",".join(wanted)]
     try:
-        url, _ = start_background(directory, args)
-        for index in range(1, count):
-            step(f'Starting "{profile}-m{index + 1:02d}" worker node in "{profile}" cluster')
-        step("Verifying Kubernetes components...")
-        enabled = asyncio.run(_wait_ready(directory, url, count, wait_timeout))
+        _, enabled = start_background(directory, args, wait_timeout)
     except (ClusterError, OSError) as error:
         raise click.ClickException(str(error)) from None
-    step(f"Enabled addons: {', '.join([*ALWAYS_ON, *sorted({*wanted, *enabled})])}")
+    for index in range(1, count):
+        step(f'Starting "{profile}-m{index + 1:02d}" worker node in "{profile}" cluster')
+    step("Verifying Kubernetes components...")
+    extra = sorted({*wanted, *enabled} - set(ALWAYS_ON))
+    step(f"Enabled addons: {', '.join([*ALWAYS_ON, *extra])}")
     _done(profile)
 
 
@@ -202,43 +194,6 @@ def _done(profile: str) -> None:
         f'Done! kubectl is now configured to use "{profile}" cluster and "default" '
         "namespace by default"
     )
-
-
-def ready_nodes(items: list[dict[str, Any]]) -> tuple[list[str], list[str]]:
-    """The names of the Ready nodes and of the others."""
-    ready: list[str] = []
-    not_ready: list[str] = []
-    for node in items:
-        conditions = (node.get("status") or {}).get("conditions") or []
-        is_ready = any(c.get("type") == "Ready" and c.get("status") == "True" for c in conditions)
-        (ready if is_ready else not_ready).append(node["metadata"]["name"])
-    return ready, not_ready
-
-
-async def _wait_ready(directory: Path, url: str, count: int, seconds: float) -> set[str]:
-    """Until ``count`` nodes are Ready (bounded), as ``minikube start --wait`` does; returns
-    the addons the cluster's record enables (beyond the always-on ones)."""
-    deadline = time.monotonic() + seconds
-    waiting: list[str] = []
-    async with api_client(directory, url) as client:
-        while time.monotonic() < deadline:
-            ready, waiting = ready_nodes(await _nodes(client))
-            if len(ready) >= count and not waiting:
-                try:
-                    record = await client.get(CONFIGMAPS, ADDONS_NAMESPACE, ADDONS_RECORD)
-                except ApiError:
-                    record = None
-                return enabled_addons(record) - set(ALWAYS_ON)
-            await asyncio.sleep(0.1)
-    raise ClusterError(
-        f"the nodes were not Ready within {seconds:.0f} s (waiting for: "
-        f"{', '.join(waiting) or 'registration'}); see {directory / 'cluster.log'}"
-    )
-
-
-async def _nodes(client: HttpClient) -> list[dict[str, Any]]:
-    listed = await client.list(NODES)
-    return list(listed.get("items") or [])
 
 
 @click.command()
@@ -255,4 +210,4 @@ def stop(profile: str) -> None:
     step(f"{count} node{'s' if count != 1 else ''} stopped.")
 
 
-__all__ = ["ready_nodes", "start", "stop"]
+__all__ = ["start", "stop"]

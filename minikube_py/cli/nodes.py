@@ -22,9 +22,9 @@ from minikube_py.cli.common import (
     call_api,
     fail,
     profile_option,
+    ready_nodes,
     step,
 )
-from minikube_py.cli.lifecycle import ready_nodes
 from minikube_py.cli.profiles import profile_settings, save_profile_settings
 from minikube_py.cli.status import cluster_nodes, internal_ip
 from minikube_py.client.http import HttpClient

@@ -17,7 +17,6 @@ from typing import Any
 
 import click
 
-from minikube_py.apiserver.discovery import KUBERNETES_VERSION
 from minikube_py.cli.common import (
     EX_GUEST_NOT_FOUND,
     active_profile,
@@ -31,6 +30,7 @@ from minikube_py.cli.common import (
     table,
     write_json,
 )
+from minikube_py.config import KUBERNETES_VERSION
 
 PROFILE_FILE = "profile.json"
 DRIVER = "minikube-py"  # the "VM Driver" column: no VM, no container, one Python process

@@ -23,10 +23,15 @@ from typing import Any, Literal
 import attrs
 import click
 
+from minikube_py.api.errors import ApiError
 from minikube_py.cli.addons import record_serving
-from minikube_py.cli.common import read_json, write_json
+from minikube_py.cli.common import addon_names, read_json, ready_nodes, write_json
 from minikube_py.cli.profiles import PROFILE_FILE
+from minikube_py.client.protocol import CONFIGMAPS, NODES, Client
 from minikube_py.cluster import ClusterConfig, ClusterError, running_cluster
+from minikube_py.cluster.addon_catalog import CONFIG_MAP as ADDONS_RECORD
+from minikube_py.cluster.addon_catalog import NAMESPACE as ADDONS_NAMESPACE
+from minikube_py.cluster.addon_catalog import enabled_addons
 from minikube_py.cluster.nodectl import NodeControl
 from minikube_py.config import ControllerSettings
 from minikube_py.logs import configure_logging
@@ -115,10 +120,6 @@ def serve(
         raise click.ClickException(str(error)) from None
 
 
-def addon_names(addons: str) -> tuple[str, ...]:
-    return tuple(name.strip() for name in addons.split(",") if name.strip())
-
-
 def _free_port(host: str, port: int) -> int:
     """``port`` if nothing listens on it at ``host``, else the next free one above it."""
     if port == 0:
@@ -176,16 +177,35 @@ async def _serve(config: ClusterConfig) -> None:
         # ``node add|stop|start|delete`` reach this process's nodes through the API
         client = cluster.api_server.client("minikube-py-nodes")
         nodectl = asyncio.create_task(NodeControl(client, cluster.nodes).run(), name="nodectl")
-        _tune_garbage_collection()
         names = ", ".join(agent.node.name for agent in cluster.agents)
         click.echo(f"minikube-py: nodes registered: {names}")
+        ready = asyncio.create_task(_announce_ready(client, len(cluster.agents)), name="ready")
         try:
             await stop.wait()
         finally:
-            nodectl.cancel()
-            await asyncio.gather(nodectl, return_exceptions=True)
+            for task in (nodectl, ready):
+                task.cancel()
+            await asyncio.gather(nodectl, ready, return_exceptions=True)
             await client.close()
     click.echo("minikube-py: stopped")
+
+
+async def _announce_ready(client: Client, count: int) -> None:
+    """Print ``ready: <nodes> (addons: …)`` once every node is Ready — the line ``start``
+    waits for, as ``minikube start`` waits for its node — with the addons the cluster's record
+    enables, which ``start`` reports."""
+    while True:
+        ready, waiting = ready_nodes((await client.list(NODES)).get("items") or [])
+        if len(ready) >= count and not waiting:
+            break
+        await asyncio.sleep(0.02)  # an in-process list: cheap, and Ready comes within moments
+    try:
+        record = await client.get(CONFIGMAPS, ADDONS_NAMESPACE, ADDONS_RECORD)
+    except ApiError:
+        record = None
+    addons = ", ".join(sorted(enabled_addons(record)))
+    click.echo(f"minikube-py: ready: {', '.join(ready)} (addons: {addons})")
+    _tune_garbage_collection()  # after the line: ``start`` need not wait for a collection
 
 
 def _tune_garbage_collection() -> None:

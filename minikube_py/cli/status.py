@@ -27,12 +27,12 @@ from minikube_py.cli.common import (
     fail,
     profile_directory,
     profile_option,
+    ready_nodes,
     require_profile,
     require_running,
     serving_url,
     step,
 )
-from minikube_py.cli.lifecycle import ready_nodes
 from minikube_py.client.http import HttpClient
 from minikube_py.client.protocol import CONFIGMAPS, NODES, Object
 from minikube_py.cluster.nodectl import CONFIG_MAP, NAMESPACE, stopped_nodes

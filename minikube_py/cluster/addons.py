@@ -27,57 +27,36 @@ import contextlib
 from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
-import attrs
-
 from minikube_py.client.informer import Informer
 from minikube_py.client.protocol import CONFIGMAPS, ApiError, Client, Object
+from minikube_py.cluster.addon_catalog import (
+    CATALOG,
+    CONFIG_MAP,
+    NAMESPACE,
+    Addon,
+    check_addons,
+    enabled_addons,
+)
 from minikube_py.cluster.settings import ClusterError
 from minikube_py.logs import get_logger
 
 if TYPE_CHECKING:
     from minikube_py.net.ingress import IngressController
 
-NAMESPACE = "kube-system"
-CONFIG_MAP = "minikube-py-addons"
+__all__ = [
+    "CATALOG",
+    "CONFIG_MAP",
+    "NAMESPACE",
+    "Addon",
+    "AddonManager",
+    "check_addons",
+    "enabled_addons",
+]
+
 RUNNING_ANNOTATION = "minikube-py.io/running"  # the addons whose components run now
 ERROR_ANNOTATION = "minikube-py.io/error"  # why an enabled addon is not running
 READY_SECONDS = 30.0  # how long an addon's component may take to listen
 _log = get_logger("addons")
-
-
-@attrs.frozen
-class Addon:
-    """One addon as ``minikube addons list`` shows it."""
-
-    name: str
-    maintainer: str
-    always_on: bool = False  # part of every cluster here; cannot be switched off
-
-
-CATALOG: dict[str, Addon] = {
-    addon.name: addon
-    for addon in (
-        Addon("default-storageclass", "Kubernetes", always_on=True),
-        Addon("ingress", "Kubernetes"),
-        Addon("storage-provisioner", "minikube", always_on=True),
-    )
-}
-
-
-def check_addons(names: Iterable[str]) -> None:
-    """Refuse names that are no addon, in one line naming the addons that exist."""
-    unknown = sorted(set(names) - set(CATALOG))
-    if unknown:
-        raise ClusterError(
-            f"unknown addon {', '.join(unknown)}: the addons are {', '.join(sorted(CATALOG))}"
-        )
-
-
-def enabled_addons(record: Object | None) -> set[str]:
-    """The addons a record (the ConfigMap, or None where there is none yet) enables."""
-    data = (record or {}).get("data") or {}
-    chosen = {name for name, value in data.items() if name in CATALOG and value == "true"}
-    return chosen | {name for name, addon in CATALOG.items() if addon.always_on}
 
 
 def running_addons(record: Object | None) -> set[str]:
