@@ -91,6 +91,12 @@ def make_app(
             return _health(path, verbose="verbose" in request.query, ready=bootstrapped())
         if path.startswith("/openapi/"):
             return openapi.respond(registry, request)
+        if path in ("/api", "/apis") and discovery.wants_aggregated(
+            request.headers.get("Accept", "")
+        ):
+            answer = reply(discovery.aggregated(registry, legacy=path == "/api"))
+            answer.headers["Content-Type"] = discovery.AGGREGATED_V2
+            return answer
         found = _discovery(registry, path, server_address())
         if found is not None:
             return reply(found)

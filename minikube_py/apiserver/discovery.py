@@ -3,8 +3,9 @@
 Before ``kubectl get deploy`` can send a request it must learn that ``deploy`` is a short name
 of ``deployments`` in ``apps/v1``. It asks ``/api`` and ``/apis`` for the groups and versions,
 then each ``/api/v1`` and ``/apis/<group>/<version>`` for an ``APIResourceList``. We answer in
-the classic JSON shapes (WIRE.md): kubectl accepts them, and so does every client library.
-All of it is derived from the registry.
+the classic JSON shapes (WIRE.md), which every client library reads — and, to a client that
+asks for it as kubectl 1.32 does, with aggregated discovery: every group's resources in one
+answer to ``/apis``. All of it is derived from the registry.
 """
 
 from __future__ import annotations
@@ -15,8 +16,7 @@ from typing import Any
 from minikube_py.api.catalog import subresource
 from minikube_py.api.registry import Registry
 from minikube_py.api.resources import ResourceType
-
-KUBERNETES_VERSION = "v1.32.0"
+from minikube_py.config import KUBERNETES_VERSION as KUBERNETES_VERSION  # where it is used
 
 
 def version_info() -> dict[str, str]:
@@ -103,4 +103,87 @@ def api_resource_list(registry: Registry, group: str, version: str) -> dict[str,
         "apiVersion": "v1",
         "groupVersion": f"{group}/{version}" if group else version,
         "resources": [entry for rt in types for entry in _entries(rt)],
+    }
+
+
+# -- aggregated discovery (apidiscovery.k8s.io/v2) ---------------------------------------------
+#
+# kubectl 1.32 asks ``/api`` and ``/apis`` for an ``APIGroupDiscoveryList`` first (its Accept
+# header names it); a server that answers with one saves it a request per group version —
+# twenty-odd TLS requests on a fresh cache. Older clients ask for plain JSON and get the
+# ``APIVersions`` / ``APIGroupList`` above.
+
+AGGREGATED_V2 = "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList"
+
+
+def wants_aggregated(accept: str) -> bool:
+    """Whether an Accept header asks for aggregated discovery v2 (one of its media types)."""
+    for media in accept.split(","):
+        kind, *params = (part.strip() for part in media.split(";"))
+        values = dict(param.partition("=")[::2] for param in params)
+        if (kind, values.get("g"), values.get("v"), values.get("as")) == (
+            "application/json",
+            "apidiscovery.k8s.io",
+            "v2",
+            "APIGroupDiscoveryList",
+        ):
+            return True
+    return False
+
+
+def _kind(group: str, version: str, kind: str) -> dict[str, str]:
+    return {"group": group, "version": version, "kind": kind}
+
+
+def _resource_discovery(rt: ResourceType) -> dict[str, Any]:
+    entry: dict[str, Any] = {
+        "resource": rt.plural,
+        "responseKind": _kind(rt.group, rt.version, rt.kind),
+        "scope": "Namespaced" if rt.namespaced else "Cluster",
+        "singularResource": rt.singular,
+        "verbs": list(rt.verbs),
+    }
+    if rt.short_names:
+        entry["shortNames"] = list(rt.short_names)
+    if rt.categories:
+        entry["categories"] = list(rt.categories)
+    subresources = []
+    for name in rt.subresources:
+        sub = subresource(rt, name)
+        subresources.append(
+            {
+                "subresource": name,
+                "responseKind": _kind(sub.group, sub.version, sub.kind),
+                "verbs": list(sub.verbs),
+            }
+        )
+    if subresources:
+        entry["subresources"] = subresources
+    return entry
+
+
+def _group_discovery(registry: Registry, group: str, versions: list[str]) -> dict[str, Any]:
+    return {
+        "metadata": {"name": group} if group else {},
+        "versions": [
+            {
+                "version": version,
+                "resources": [
+                    _resource_discovery(rt) for rt in registry.in_group_version(group, version)
+                ],
+                "freshness": "Current",
+            }
+            for version in versions
+        ],
+    }
+
+
+def aggregated(registry: Registry, legacy: bool) -> dict[str, Any]:
+    """``/api`` (the core group, ``legacy``) or ``/apis`` as one ``APIGroupDiscoveryList``."""
+    groups = {"": ["v1"]} if legacy else registry.groups()
+    return {
+        "kind": "APIGroupDiscoveryList",
+        "apiVersion": "apidiscovery.k8s.io/v2",
+        "metadata": {},
+        "items": [_group_discovery(registry, name, vs) for name, vs in groups.items()],
     }
