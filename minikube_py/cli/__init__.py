@@ -12,6 +12,7 @@ command lets escape into such a line.
 
 from __future__ import annotations
 
+import gc
 import importlib
 from typing import Any
 
@@ -51,6 +52,8 @@ class _Cli(click.Group):
         module = _COMMANDS.get(cmd_name)
         if module is None:
             return super().get_command(ctx, cmd_name)
+        if cmd_name == "serve":  # a server's start-up: see serve._tune_garbage_collection
+            gc.disable()
         loaded = importlib.import_module(f"{__name__}.{module}")
         command: click.Command = getattr(loaded, cmd_name.replace("-", "_"))
         return command

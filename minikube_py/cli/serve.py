@@ -39,6 +39,7 @@ from minikube_py.slots import NoFreeSlot, claimed_slot
 from minikube_py.store import StoreError
 
 _PORT_TRIES = 100
+_GC_OFF_SECONDS = 30.0  # the collector stays off at start-up until Ready, or this long
 
 
 @click.command()
@@ -194,10 +195,14 @@ async def _announce_ready(client: Client, count: int) -> None:
     """Print ``ready: <nodes> (addons: …)`` once every node is Ready — the line ``start``
     waits for, as ``minikube start`` waits for its node — with the addons the cluster's record
     enables, which ``start`` reports."""
+    loop = asyncio.get_running_loop()
+    collector_deadline = loop.time() + _GC_OFF_SECONDS
     while True:
         ready, waiting = ready_nodes((await client.list(NODES)).get("items") or [])
         if len(ready) >= count and not waiting:
             break
+        if loop.time() > collector_deadline:
+            gc.enable()  # not Ready yet: the collector cannot wait any longer for it
         await asyncio.sleep(0.02)  # an in-process list: cheap, and Ready comes within moments
     try:
         record = await client.get(CONFIGMAPS, ADDONS_NAMESPACE, ADDONS_RECORD)
@@ -213,7 +218,12 @@ def _tune_garbage_collection() -> None:
     cached objects) and allocates many short-lived ones per request. Freezing what start-up
     made keeps full collections from walking it again, and a larger first generation makes
     the collector run less often while a big list is decoded; both shorten latency spikes.
-    Only the ``serve`` process does this: an embedding program keeps its own settings."""
+    Only the ``serve`` process does this: an embedding program keeps its own settings.
+
+    The collector was off since the command was chosen (``minikube_py.cli``): start-up builds
+    only objects that live as long as the process — modules, classes, the registry — so
+    collecting while it runs is wasted time; it is collected once, here, and switched on."""
     gc.collect()
     gc.freeze()
     gc.set_threshold(10_000, 20, 20)
+    gc.enable()
