@@ -46,7 +46,7 @@ from minikube_py.controllers.daemonset_sync import DAEMON_SET, FailedPodBackoff,
 from minikube_py.controllers.daemonset_update import manage_node, rolling_update
 from minikube_py.controllers.expectations import Expectations
 from minikube_py.controllers.informers import SharedInformers
-from minikube_py.controllers.podcontrol import PodControl
+from minikube_py.controllers.podcontrol import PodControl, namespace_terminating
 
 
 def _spec(obj: Object) -> dict[str, Any]:
@@ -147,7 +147,17 @@ class DaemonSetController(Controller):
         if ds is None:
             self.expectations.delete(key)
             return None
-        ds = {**ds, "apiVersion": "apps/v1", "kind": "DaemonSet"}
+        try:
+            return await self._sync(key, {**ds, "apiVersion": "apps/v1", "kind": "DaemonSet"})
+        except Exception as error:
+            if not namespace_terminating(error):
+                raise
+            # the namespace is being deleted, and the set with it: its revision or pods are
+            # refused, which is nothing to report (upstream's controllers ignore it as well)
+            self.log.info("namespace terminating; nothing created", key=key)
+            return None
+
+    async def _sync(self, key: str, ds: Object) -> float | None:
         selector = _selector(ds)
         if selector is None or selector.empty:
             message = "This daemon set is selecting all pods. A non-empty selector is required."
