@@ -4,8 +4,9 @@ error lines and exit codes.
 kubectl accepts its global flags (``-n``, ``--context``, ``--kubeconfig``) before or after the
 command, so every sub-parser inherits them from one parent parser. Errors end a run with exit
 code 1 and one line, as kubectl prints them: ``Error from server (NotFound): pods "web" not
-found`` for what the API server refused (its ``Status``), ``error: <message>`` for what kubectl
-itself found wrong.
+found`` for what the API server refused (its ``Status``; an ``Invalid`` one as ``The
+Deployment "web" is invalid: …``), ``error: <message>`` for what kubectl itself found wrong,
+and ``The connection to the server … was refused`` when nothing listens.
 """
 
 from __future__ import annotations
@@ -19,9 +20,12 @@ from pathlib import Path
 from types import ModuleType
 from typing import TextIO
 
+import aiohttp
+
 from minikube_py.api.errors import ApiError
 from minikube_py.client.discovery import UnknownResource
 from minikube_py.client.kubeconfig import KubeconfigError
+from minikube_py.kubectl import manifests
 from minikube_py.kubectl.session import KubectlError, Session
 
 
@@ -78,7 +82,18 @@ def main(
         session.namespace_flag = getattr(args, "namespace", None)
         return asyncio.run(_run(session, args))
     except ApiError as error:
-        session.err.write(f"Error from server ({error.reason}): {error.message}\n")
+        session.err.write(manifests.failure_text(error))
+    except aiohttp.ClientConnectorError as error:
+        where = f"{error.host}:{error.port}"
+        refused = isinstance(error.os_error, ConnectionRefusedError)
+        session.err.write(
+            f"The connection to the server {where} was refused - did you specify the right "
+            "host or port?\n"
+            if refused
+            else f"Unable to connect to the server: {error.os_error}\n"
+        )
+    except (aiohttp.ClientError, OSError) as error:
+        session.err.write(f"Unable to connect to the server: {error}\n")
     except (KubectlError, KubeconfigError, UnknownResource) as error:
         session.err.write(f"error: {error}\n")
     except KeyboardInterrupt:
