@@ -8,8 +8,7 @@ then the tests check the effect too — the objects are gone, the replicas chang
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
-from typing import Any
+from collections.abc import Callable
 
 import pytest
 import yaml
@@ -18,16 +17,6 @@ from tests.e2e.conftest import Kubectl
 from tests.e2e.kubectl.golden import Result, builtin, mask, real, same
 
 WAIT = "--timeout=60s"
-
-
-@pytest.fixture
-def ns(kubectl: Kubectl, unique: Any) -> Iterator[str]:
-    name = unique("del")
-    kubectl.run("create", "namespace", name)
-    try:
-        yield name
-    finally:
-        kubectl.run("delete", "namespace", name, "--wait=false", check=False)
 
 
 def same_after(kubectl: Kubectl, setup: Callable[[], None], *args: str) -> Result:

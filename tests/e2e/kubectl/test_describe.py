@@ -14,11 +14,9 @@ from __future__ import annotations
 import json
 import re
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from fractions import Fraction
 from typing import Any
-
-import pytest
 
 from minikube_py.kubectl.describe_generic import smart_label
 from minikube_py.kubectl.describe_nodes import quantity_text
@@ -60,16 +58,6 @@ def same(kubectl: Kubectl, *args: str, attempts: int = 1) -> Result:
 
 def apply(kubectl: Kubectl, namespace: str, manifest: dict[str, Any]) -> None:
     kubectl.out("apply", "-n", namespace, "-f", "-", stdin=json.dumps(manifest))
-
-
-@pytest.fixture
-def ns(kubectl: Kubectl, unique: Any) -> Iterator[str]:
-    name = unique("describe")
-    kubectl.out("create", "namespace", name)
-    try:
-        yield name
-    finally:
-        kubectl.run("delete", "namespace", name, "--wait=false", check=False)
 
 
 def pod_ready(kubectl: Kubectl, ns: str, name: str, restarts: int = 0) -> Callable[[], bool]:

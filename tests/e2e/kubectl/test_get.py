@@ -11,8 +11,6 @@ import queue
 import subprocess
 import sys
 import threading
-from collections.abc import Iterator
-from typing import Any
 
 import pytest
 
@@ -20,17 +18,6 @@ from tests.e2e.conftest import Kubectl
 from tests.e2e.kubectl.golden import builtin, mask, real, same
 
 WAIT = "--timeout=60s"
-
-
-@pytest.fixture
-def ns(kubectl: Kubectl, unique: Any) -> Iterator[str]:
-    """A namespace for this test alone, removed afterwards whatever happened."""
-    name = unique("get")
-    kubectl.run("create", "namespace", name)
-    try:
-        yield name
-    finally:
-        kubectl.run("delete", "namespace", name, "--wait=false", check=False)
 
 
 @pytest.fixture

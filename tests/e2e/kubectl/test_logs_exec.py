@@ -19,7 +19,7 @@ import sys
 import termios
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -67,16 +67,6 @@ def same_lines(kubectl: Kubectl, *args: str) -> None:
     assert sorted(mask(got.out).splitlines()) == sorted(mask(expected.out).splitlines())
     assert (got.code, mask(got.err)) == (expected.code, mask(expected.err))
     assert expected.code == 0 and expected.out, expected
-
-
-@pytest.fixture
-def ns(kubectl: Kubectl, unique: Any) -> Iterator[str]:
-    name = unique("logs")
-    kubectl.out("create", "namespace", name)
-    try:
-        yield name
-    finally:
-        kubectl.run("delete", "namespace", name, "--wait=false", check=False)
 
 
 @pytest.fixture

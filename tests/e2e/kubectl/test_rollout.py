@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 import re
 import time
-from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
@@ -38,19 +37,6 @@ _PROGRESS = [
 def progress_line(name: str, line: str) -> bool:
     """Whether ``line`` is one of kubectl's Deployment status lines."""
     return any(re.fullmatch(form.format(n=name), line) for form in _PROGRESS)
-
-
-@pytest.fixture
-def ns(kubectl: Kubectl, unique: Any) -> Iterator[str]:
-    name = unique("rollout")
-    kubectl.out("create", "namespace", name)
-    try:
-        yield name
-    finally:
-        # the workloads first: their controllers must not be writing while the namespace ends
-        workloads = "deployments,statefulsets,daemonsets"
-        kubectl.run("delete", workloads, "--all", "-n", name, "--timeout=60s", check=False)
-        kubectl.run("delete", "namespace", name, "--wait=false", check=False)
 
 
 @pytest.fixture
