@@ -77,6 +77,12 @@ class ProcessExecSession:
     async def _read_pipe(self, stream: int, reader: asyncio.StreamReader) -> None:
         try:
             while data := await reader.read(65536):
+                if stream == 1:
+                    # stderr first when both pipes were ready together: a program complains
+                    # before the output that follows (tar's "Cannot stat" before its archive's
+                    # end), and a client that stops at the end of stdout (kubectl cp) would
+                    # otherwise miss the complaint
+                    await asyncio.sleep(0)
                 self._queue.put_nowait((stream, data))
         finally:
             self._queue.put_nowait(_End)

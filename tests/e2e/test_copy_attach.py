@@ -74,7 +74,7 @@ def test_cp_from_a_missing_path_reports_tar_s_error(
         # pipes separately) as here. So the words must show in one of a few attempts.
         words = "/tmp/nothing-here: Cannot stat: No such file or directory"
         attempts = []
-        for _ in range(3):
+        for _ in range(5):
             done = kubectl.run(
                 "cp", f"{name}:/tmp/nothing-here", str(tmp_path / "out"), check=False
             )
