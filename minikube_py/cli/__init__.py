@@ -52,11 +52,16 @@ class _Cli(click.Group):
         module = _COMMANDS.get(cmd_name)
         if module is None:
             return super().get_command(ctx, cmd_name)
-        if cmd_name == "serve":  # a server's start-up: see serve._tune_garbage_collection
-            gc.disable()
         loaded = importlib.import_module(f"{__name__}.{module}")
         command: click.Command = getattr(loaded, cmd_name.replace("-", "_"))
         return command
+
+    def resolve_command(
+        self, ctx: click.Context, args: list[str]
+    ) -> tuple[str | None, click.Command | None, list[str]]:
+        if args and args[0] == "serve":  # about to run a server: serve._tune_garbage_collection
+            gc.disable()  # (here, not in get_command, which --help calls for every command)
+        return super().resolve_command(ctx, args)
 
     def invoke(self, ctx: click.Context) -> Any:
         try:

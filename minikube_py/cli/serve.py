@@ -119,6 +119,8 @@ def serve(
         raise click.ClickException(str(error)) from None
     except (ClusterError, StoreError, OSError, ValueError) as error:
         raise click.ClickException(str(error)) from None
+    finally:
+        gc.enable()  # ended before Ready, maybe: the process (a test's, say) goes on
 
 
 def _free_port(host: str, port: int) -> int:

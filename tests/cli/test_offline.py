@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import socket
 
@@ -213,3 +214,13 @@ def test_a_taken_api_port_moves_to_the_next_free_one() -> None:
             probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             probe.bind(("127.0.0.1", chosen))  # free indeed
     assert _free_port("127.0.0.1", 0) == 0  # 0: the server picks one itself
+
+
+def test_help_lists_every_command_and_leaves_the_collector_on(home: Home) -> None:
+    # `serve` turns the garbage collector off for its start-up; listing the commands (which
+    # loads each) must not, or an embedding process would run on without it
+    result = home.run("--help")
+    assert result.exit_code == 0
+    for name in ("start", "stop", "serve", "kubectl", "image", "update-context"):
+        assert f"  {name} " in result.output
+    assert gc.isenabled()
