@@ -39,7 +39,7 @@ from minikube_py.apiserver.tokens import TokenIssuer
 from minikube_py.apiserver.watchcache import WatchCache
 from minikube_py.store import AlreadyExists, Conflict, NotFound, Store
 
-_PATCH_RETRIES = 5
+_PATCH_RETRIES = 100  # upstream's GuaranteedUpdate retries until the request's deadline
 DELETE_ATTEMPTS = 5  # a DELETE that loses a write race reads again, at most this often
 
 

@@ -175,6 +175,8 @@ def test_restart_rolls_every_pod(kubectl: Kubectl, ns: str, web: str) -> None:
     stamp = kubectl.out("get", "deployment", web, "-n", ns, "-o", path)
     assert datetime.fromisoformat(stamp.replace("Z", "+00:00")).tzinfo is not None
     kubectl.out("rollout", "status", "-n", ns, f"deployment/{web}", WAIT)
+    # rolled out: the old pods may still be terminating for a moment, as upstream
+    kubectl.out("wait", "--for=delete", "-n", ns, *sorted(pods_before), WAIT)
     pods_after = set(kubectl.out("get", "pods", "-n", ns, "-o", "name").split())
     assert len(pods_after) == 3 and not pods_after & pods_before
     for args in (["deployment/nope"], ["svc/nope"], []):
