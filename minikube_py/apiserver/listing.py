@@ -13,7 +13,7 @@ from __future__ import annotations
 import builtins  # inside ``Lister``, ``list`` names its method
 import contextlib
 import gc
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any, TypeVar
 
 import attrs
@@ -78,7 +78,11 @@ class Filter:
         metadata = obj.get("metadata") or {}
         if not self.labels.matches(metadata.get("labels") or {}):
             return False
-        return bool(self.fields.matches(object_fields(self.kind, obj)))
+        return not self.fields.requirements or self.fields.matches(object_fields(self.kind, obj))
+
+    def selects(self, labels: Mapping[str, str], fields: Mapping[str, str]) -> bool:
+        """``matches`` for an object known by its labels and selectable fields."""
+        return self.labels.matches(labels) and self.fields.matches(fields)
 
 
 class Lister:

@@ -19,6 +19,8 @@ import contextlib
 from collections import deque
 from collections.abc import Callable
 
+import attrs
+
 from minikube_py.logs import get_logger
 from minikube_py.store import Expired, Store, StoreClosed, StoreError, Watch, WatchEvent
 
@@ -81,7 +83,13 @@ class WatchCache:
         self._capacity = capacity
         self._max_pending = max_pending
         self._events: deque[WatchEvent] = deque()
-        self._subscribers: set[Subscriber] = set()
+        # the newest value in the window of each key, so that an event's ``prev_value`` can
+        # be the very bytes of the event before it: the window then holds each version once
+        self._values: dict[str, bytes] = {}
+        # by the first part of their prefix (``pods`` of ``/registry/pods/ns/``, ``apps`` of
+        # ``/registry/apps/deployments/``), so an event is offered only to the watchers of its
+        # resource or group: dozens of informers watch other kinds
+        self._subscribers: dict[str, set[Subscriber]] = {}
         self._task: asyncio.Task[None] | None = None
         self._listeners: list[tuple[str, Callable[[WatchEvent | None], None]]] = []
         self.oldest = 0  # events after this revision are all in the window
@@ -97,7 +105,7 @@ class WatchCache:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
-        for subscriber in list(self._subscribers):
+        for subscriber in self._all_subscribers():
             subscriber.close()
 
     def add_listener(self, prefix: str, listener: Callable[[WatchEvent | None], None]) -> None:
@@ -112,11 +120,16 @@ class WatchCache:
         subscriber = Subscriber(self, prefix, after, self._max_pending)
         for event in self._events:
             subscriber.offer(event)
-        self._subscribers.add(subscriber)
+        self._subscribers.setdefault(_resource(prefix), set()).add(subscriber)
         return subscriber
 
     def unsubscribe(self, subscriber: Subscriber) -> None:
-        self._subscribers.discard(subscriber)
+        group = self._subscribers.get(_resource(subscriber.prefix))
+        if group is not None:
+            group.discard(subscriber)
+
+    def _all_subscribers(self) -> list[Subscriber]:
+        return [subscriber for group in self._subscribers.values() for subscriber in group]
 
     async def _pump(self, watch: Watch) -> None:
         while True:
@@ -129,21 +142,46 @@ class WatchCache:
             except StoreError as error:
                 _log.warning("watch cache restarting", error=str(error))
             # The store watch failed: nobody can be told what happened in between.
-            for subscriber in list(self._subscribers):
+            for subscriber in self._all_subscribers():
                 subscriber.close()
             for _prefix, listener in self._listeners:
                 listener(None)
             self._events.clear()
+            self._values.clear()
             self.revision = self.oldest = await self._store.current_revision()
             watch = await self._store.watch("/registry/", self.revision)
 
     def _record(self, event: WatchEvent) -> None:
+        event = self._shared(event)
         self._events.append(event)
         if len(self._events) > self._capacity:
-            self.oldest = self._events.popleft().revision
+            gone = self._events.popleft()
+            self.oldest = gone.revision
+            if gone.value is not None and self._values.get(gone.key) is gone.value:
+                del self._values[gone.key]
         self.revision = event.revision
         for prefix, listener in self._listeners:
             if event.key.startswith(prefix):
                 listener(event)
-        for subscriber in list(self._subscribers):
-            subscriber.offer(event)
+        for resource in (_resource(event.key), ""):
+            group = self._subscribers.get(resource)
+            if group:
+                for subscriber in list(group):
+                    subscriber.offer(event)
+
+    def _shared(self, event: WatchEvent) -> WatchEvent:
+        """``event``, its ``prev_value`` the window's copy of those bytes if it has one."""
+        previous = self._values.pop(event.key, None)
+        if event.value is not None:
+            self._values[event.key] = event.value
+        if previous is None or previous is event.prev_value or previous != event.prev_value:
+            return event
+        return attrs.evolve(event, prev_value=previous)
+
+
+def _resource(key: str) -> str:
+    """The first part below the root: ``pods`` for ``/registry/pods/ns/name`` or the prefix
+    ``/registry/pods/``, the group for other groups' keys; "" for ``/registry/`` itself, whose
+    watchers are offered every event. A watcher's own prefix check still decides."""
+    parts = key.split("/", 3)
+    return parts[2] if len(parts) > 3 else ""

@@ -22,6 +22,7 @@ from aiohttp import web
 
 from minikube_py.api import errors
 from minikube_py.api.conversion import from_storage
+from minikube_py.api.field_selectors import object_fields
 from minikube_py.api.resources import ResourceType
 from minikube_py.api.tables import to_table
 from minikube_py.apiserver import decoding
@@ -60,8 +61,8 @@ def to_api_event(
     # Selective watchers (a kubelet's pods on its node) see every event of the resource but
     # keep few: they test a copy decoded once for all of them, and decode their own copy
     # only for what they keep.
-    new_matches = event.value is not None and selection.matches(_peek(event, event.value))
-    old_matches = event.prev_value is not None and selection.matches(_peek(event, event.prev_value))
+    new_matches = event.value is not None and _selected(selection, event, event.value)
+    old_matches = event.prev_value is not None and _selected(selection, event, event.prev_value)
     if event.type is EventType.DELETED:
         return ("DELETED", shown(event.prev_value) or {}) if old_matches else None
     if event.type is EventType.ADDED or not old_matches:
@@ -72,21 +73,23 @@ def to_api_event(
     # sends its last matching state
 
 
-# Objects decoded for selectors only (never handed out, so never changed), shared by every
-# selective watcher of an event: {id of the stored bytes: object}, the newest few hundred.
-_PEEKED: dict[int, tuple[bytes, Object]] = {}
+# What selective watchers test of a stored object — its labels and selectable fields — made
+# once for all of them (three kubelets' ``spec.nodeName`` watches test each pod) and kept
+# without the object: {id of the stored bytes: (bytes, labels, fields)}, the newest few hundred.
+_PEEKED: dict[int, tuple[bytes, dict[str, str], dict[str, str]]] = {}
 _PEEK_KEEP = 512
 
 
-def _peek(event: WatchEvent, value: bytes) -> Object:
+def _selected(selection: Filter, event: WatchEvent, value: bytes) -> bool:
     found = _PEEKED.get(id(value))
-    if found is not None and found[0] is value:
-        return found[1]
-    obj: Object = decode(value, event.revision)
-    if len(_PEEKED) >= _PEEK_KEEP:
-        del _PEEKED[next(iter(_PEEKED))]
-    _PEEKED[id(value)] = (value, obj)  # holding the bytes keeps their id from being reused
-    return obj
+    if found is None or found[0] is not value:
+        obj: Object = decode(value, event.revision)
+        labels = (obj.get("metadata") or {}).get("labels") or {}
+        if len(_PEEKED) >= _PEEK_KEEP:
+            del _PEEKED[next(iter(_PEEKED))]
+        # the bytes are held so that their id stays theirs
+        found = _PEEKED[id(value)] = (value, labels, object_fields(selection.kind, obj))
+    return selection.selects(found[1], found[2])
 
 
 class WatchStream:

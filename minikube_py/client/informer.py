@@ -13,6 +13,11 @@ Handlers should only enqueue a key for a work queue — the controller's reconci
 cache later (level-triggered, DESIGN.md). The cache is keyed by ``namespace/name`` (just
 ``name`` for cluster-scoped objects, as client-go's ``MetaNamespaceKeyFunc``) and indexed by
 namespace and by label. Objects in it are shared: read them, do not mutate them.
+
+The cache drops ``metadata.managedFields``, as upstream's controller manager and scheduler
+do (client-go's ``TransformStripManagedFields``): nothing reads them from a cache, and they
+are about a third of a pod. A write made from a cached object without them keeps the stored
+ones (the API server's rule). ``keep_managed_fields=True`` keeps objects whole.
 """
 
 from __future__ import annotations
@@ -58,8 +63,10 @@ class Informer:
         label_selector: str = "",
         field_selector: str = "",
         max_backoff: float = 10.0,
+        keep_managed_fields: bool = False,
     ) -> None:
         self.client = client
+        self._keep_managed_fields = keep_managed_fields
         self.gvr = gvr
         self.namespace = namespace
         self.label_selector = label_selector
@@ -221,6 +228,9 @@ class Informer:
     def _store(self, key: str, obj: Object, old: Object | None) -> None:
         if old is not None:
             self._unindex(key, old)
+        if not self._keep_managed_fields:
+            # the client's decoded objects are this informer's own: trimmed in place
+            (obj.get("metadata") or {}).pop("managedFields", None)
         self._items[key] = obj
         metadata = obj.get("metadata") or {}
         self._by_namespace.setdefault(metadata.get("namespace") or "", set()).add(key)

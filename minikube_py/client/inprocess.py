@@ -17,9 +17,10 @@ from __future__ import annotations
 
 import builtins
 import contextlib
-import json
 from collections.abc import AsyncGenerator
 from typing import Any
+
+import orjson
 
 from minikube_py.client.backend import Backend
 from minikube_py.client.protocol import (
@@ -35,8 +36,9 @@ from minikube_py.client.protocol import (
 
 
 def _wire_copy(value: Any) -> Any:
-    """``value`` as the server would receive it over HTTP: serialised and parsed again."""
-    return json.loads(json.dumps(value))
+    """``value`` as the server would receive it over HTTP: serialised and parsed again
+    (non-string keys become strings, as ``json.dumps`` makes them)."""
+    return orjson.loads(orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS))
 
 
 class InProcessClient:

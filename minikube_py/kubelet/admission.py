@@ -69,6 +69,8 @@ def admit(
     if len(others) + 1 > capacity_pods:
         return "OutOfpods", _message("pods", 1, len(others), capacity_pods)
     wanted = pod_requests(pod)
+    if not any(wanted.values()):
+        return None  # asks for nothing: fits whatever the others use (no sum over them)
     used = {"cpu": 0, "memory": 0}
     for other in others:
         for resource, amount in pod_requests(other).items():
