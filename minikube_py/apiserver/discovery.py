@@ -66,6 +66,13 @@ def api_group(registry: Registry, name: str) -> dict[str, Any] | None:
     return {"kind": "APIGroup", "apiVersion": "v1", **_group(name, versions)}
 
 
+def _aliases(rt: ResourceType) -> dict[str, list[str]]:
+    """The other names a kind answers to — ``shortNames`` (``deploy``) and ``categories``
+    (``all``) — each only when it has some, as both discovery shapes carry them."""
+    aliases = {"shortNames": list(rt.short_names), "categories": list(rt.categories)}
+    return {field: names for field, names in aliases.items() if names}
+
+
 def _entries(rt: ResourceType) -> list[dict[str, Any]]:
     main: dict[str, Any] = {
         "name": rt.plural,
@@ -73,11 +80,8 @@ def _entries(rt: ResourceType) -> list[dict[str, Any]]:
         "namespaced": rt.namespaced,
         "kind": rt.kind,
         "verbs": list(rt.verbs),
+        **_aliases(rt),
     }
-    if rt.short_names:
-        main["shortNames"] = list(rt.short_names)
-    if rt.categories:
-        main["categories"] = list(rt.categories)
     entries = [main]
     for name in rt.subresources:
         sub = subresource(rt, name)
@@ -142,11 +146,8 @@ def _resource_discovery(rt: ResourceType) -> dict[str, Any]:
         "scope": "Namespaced" if rt.namespaced else "Cluster",
         "singularResource": rt.singular,
         "verbs": list(rt.verbs),
+        **_aliases(rt),
     }
-    if rt.short_names:
-        entry["shortNames"] = list(rt.short_names)
-    if rt.categories:
-        entry["categories"] = list(rt.categories)
     subresources = []
     for name in rt.subresources:
         sub = subresource(rt, name)

@@ -22,9 +22,11 @@ from typing import Any
 from minikube_py.api.errors import ApiError
 from minikube_py.client.discovery import Resource
 from minikube_py.kubectl import manifests
-from minikube_py.kubectl.cmd_get import Wanted, error_line, wanted_of
+from minikube_py.kubectl.cmd_get import error_line
 from minikube_py.kubectl.naming import object_name, quoted_name
+from minikube_py.kubectl.output import only_names_output
 from minikube_py.kubectl.session import KubectlError, Session
+from minikube_py.kubectl.targets import Wanted, wanted_of
 from minikube_py.kubectl.watching import seconds
 
 FORCE_WARNING = (
@@ -164,11 +166,7 @@ async def run(session: Session, args: argparse.Namespace) -> int:
     grace = _grace_period(args)
     wait = flag(args.wait)
     ignore_not_found = flag(args.ignore_not_found) if args.ignore_not_found else args.all
-    if args.output not in ("", "name"):
-        raise KubectlError(
-            f'unable to match a printer suitable for the output format "{args.output}", '
-            "allowed formats are: name"
-        )
+    only_names_output(args.output)
     if args.dry_run not in ("none", "server", "client"):
         raise KubectlError(
             f'Invalid dry-run value ({args.dry_run}). Must be "none", "server", or "client".'

@@ -21,7 +21,7 @@ import argparse
 from typing import Any
 
 from minikube_py.api.errors import ApiError
-from minikube_py.client.discovery import Resource, UnknownResource, resources_of
+from minikube_py.client.discovery import Resource
 from minikube_py.client.protocol import Object
 from minikube_py.kubectl import (
     describe_batch,
@@ -35,6 +35,7 @@ from minikube_py.kubectl import (
 )
 from minikube_py.kubectl.describe_writer import Describer
 from minikube_py.kubectl.session import KubectlError, Session
+from minikube_py.kubectl.targets import SLASH_AND_TYPE, resources_named
 
 # (API group, kind) → the describer kubectl has for it; anything else is described generically.
 DESCRIBERS: dict[tuple[str, str], Describer] = {
@@ -64,11 +65,6 @@ DESCRIBERS: dict[tuple[str, str], Describer] = {
 NO_TYPE = (
     'You must specify the type of resource to describe. Use "kubectl api-resources" for a '
     "complete list of supported resources."
-)
-SEPARATE_TYPE = (
-    "there is no need to specify a resource type as a separate argument when passing "
-    "arguments in resource/name form (e.g. 'kubectl get resource/<resource_name>' instead of "
-    "'kubectl get resource resource/<resource_name>'"
 )
 
 
@@ -106,54 +102,26 @@ async def _targets(session: Session, words: list[str]) -> list[tuple[Resource, s
         for word in words:
             kind, slash, name = word.partition("/")
             if not slash:
-                raise KubectlError(SEPARATE_TYPE)
+                raise KubectlError(SLASH_AND_TYPE)
             targets.append((await session.resource(kind), name))
         return targets
     if any("/" in word for word in words[1:]):
-        raise KubectlError(SEPARATE_TYPE)
+        raise KubectlError(SLASH_AND_TYPE)
     if "," in words[0] and len(words) > 1:
         raise KubectlError("you may only specify a single resource type")
-    resources = [r for kind in words[0].split(",") if kind for r in await _kinds(session, kind)]
+    resources = [
+        r for kind in words[0].split(",") if kind for r in await resources_named(session, kind)
+    ]
     if len(words) == 1:
         return [(resource, None) for resource in resources]
     return [(resources[0], name) for name in words[1:]]
 
 
-async def _kinds(session: Session, word: str) -> list[Resource]:
-    """The resource a word names, or every member of the category it names (``all``), in
-    discovery's order, as kubectl expands it."""
-    try:
-        return [await session.resource(word)]
-    except UnknownResource:
-        lists = await session.client.server_preferred_resources()
-        members = [
-            {**listed, "resources": [
-                entry for entry in listed.get("resources") or ()
-                if word in (entry.get("categories") or ())
-            ]}
-            for listed in lists
-        ]  # fmt: skip
-        found = list(resources_of(members))
-        if not found:
-            raise
-        return found
-
-
 async def _list(
     session: Session, resource: Resource, namespace: str | None, selector: str
 ) -> list[Object]:
-    params = {"limit": "500"}
-    if selector:
-        params["labelSelector"] = selector
-    found: list[Object] = []
-    for _ in range(10_000):  # chunks of 500, as kubectl asks; bounded
-        listed = await session.get_json(resource.gvr.path(namespace), params)
-        found.extend(item for item in listed.get("items") or () if isinstance(item, dict))
-        token = (listed.get("metadata") or {}).get("continue")
-        if not token:
-            break
-        params = {**params, "continue": str(token)}
-    return found
+    params = {"labelSelector": selector} if selector else None
+    return await session.list_all(resource.gvr.path(namespace), params)
 
 
 async def run(session: Session, args: argparse.Namespace) -> int:

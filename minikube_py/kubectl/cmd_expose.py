@@ -17,6 +17,7 @@ from minikube_py.client.protocol import Object
 from minikube_py.kubectl.cmd_apply import add_output_flags
 from minikube_py.kubectl.cmd_create import post
 from minikube_py.kubectl.session import KubectlError, Session
+from minikube_py.kubectl.targets import wanted_of
 
 _EXPOSABLE = ("Deployment", "ReplicaSet", "ReplicationController", "Pod", "Service")
 
@@ -123,17 +124,15 @@ def _number(text: str) -> int:
 
 
 async def run(session: Session, args: argparse.Namespace) -> int:
-    what = list(args.what)
-    if len(what) == 1 and "/" in what[0]:
-        what = what[0].split("/", 1)
-    if len(what) == 1:
+    wanted = await wanted_of(session, list(args.what))
+    if any(one.name is None for one in wanted):
         raise KubectlError("resource(s) were provided, but no name was specified")
-    if len(what) != 2:
+    if len(wanted) != 1:
         raise KubectlError("You must provide the resource type and name to expose")
-    resource = await session.resource(what[0])
+    resource, name = wanted[0].resource, str(wanted[0].name)
     if resource.kind not in _EXPOSABLE:
         raise KubectlError(f"cannot expose a {resource.kind}")
-    obj = await session.get_json(resource.gvr.path(session.namespace_of(resource), what[1]))
+    obj = await session.get_json(resource.gvr.path(session.namespace_of(resource), name))
     obj.setdefault("kind", resource.kind)
     service = service_for(obj, args)
     created = await post(

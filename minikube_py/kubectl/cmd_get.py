@@ -21,7 +21,7 @@ from typing import Any
 import orjson
 
 from minikube_py.api.errors import ApiError
-from minikube_py.client.discovery import Resource, UnknownResource, resources_of
+from minikube_py.client.discovery import Resource
 from minikube_py.client.protocol import Object
 from minikube_py.kubectl import jsonpath, watching
 from minikube_py.kubectl.naming import kind_group
@@ -34,6 +34,7 @@ from minikube_py.kubectl.output import (
     table_rows,
 )
 from minikube_py.kubectl.session import KubectlError, Session
+from minikube_py.kubectl.targets import Wanted, wanted_of
 from minikube_py.kubectl.watching import TABLE_ACCEPT
 
 CHUNK_SIZE = 500  # kubectl lists in pages of 500 objects
@@ -44,11 +45,6 @@ _NO_TYPE = (
     'Use "kubectl explain <resource>" for a detailed description of that resource '
     "(e.g. kubectl explain pods).\n"
     "See 'kubectl get -h' for help and examples\n"
-)
-_SLASH_AND_TYPE = (
-    "there is no need to specify a resource type as a separate argument when passing "
-    "arguments in resource/name form (e.g. 'kubectl get resource/<resource_name>' instead of "
-    "'kubectl get resource resource/<resource_name>'"
 )
 
 
@@ -74,57 +70,12 @@ def register(commands: Any, parents: list[argparse.ArgumentParser]) -> None:
     get.set_defaults(run=run)
 
 
-@dataclass(frozen=True)
-class Wanted:
-    """One thing the arguments ask for: a whole collection (``name`` None) or one object."""
-
-    resource: Resource
-    name: str | None = None
-
-
 @dataclass
 class Found:
     """What the server answered for a ``Wanted``: a Table, an object, or a list of them."""
 
     wanted: Wanted
     answer: Object
-
-
-async def wanted_of(session: Session, words: list[str]) -> list[Wanted]:
-    """Parse ``TYPE[,TYPE] [NAME...]`` or ``TYPE/NAME...`` as kubectl's resource builder does."""
-    if any("/" in word for word in words):
-        if not all("/" in word for word in words):
-            raise KubectlError(_SLASH_AND_TYPE)
-        pairs = [word.split("/", 1) for word in words]
-        return [Wanted(await session.resource(kind), name) for kind, name in pairs]
-    resources = [r for kind in words[0].split(",") if kind for r in await _resources(session, kind)]
-    if len(words) == 1:
-        return [Wanted(resource) for resource in resources]
-    return [Wanted(resource, name) for resource in resources for name in words[1:]]
-
-
-async def _resources(session: Session, word: str) -> list[Resource]:
-    """The resource a word names or, failing that, every resource of the category it names
-    (``all``: pods, services, deployments, ...), in discovery's order."""
-    try:
-        return [await session.resource(word)]
-    except UnknownResource:
-        lists = await session.client.server_preferred_resources()
-        in_category = [
-            {
-                **listed,
-                "resources": [
-                    entry
-                    for entry in listed.get("resources") or []
-                    if word in (entry.get("categories") or ())
-                ],
-            }
-            for listed in lists
-        ]
-        found = list(resources_of(in_category))
-        if not found:
-            raise
-        return found
 
 
 async def fetch(session: Session, wanted: Wanted, args: argparse.Namespace, table: bool) -> Object:

@@ -16,9 +16,11 @@ import argparse
 from typing import Any
 
 from minikube_py.api.errors import ApiError
-from minikube_py.kubectl.cmd_get import error_line, wanted_of
+from minikube_py.kubectl.cmd_get import error_line
 from minikube_py.kubectl.naming import object_name
+from minikube_py.kubectl.output import only_names_output
 from minikube_py.kubectl.session import KubectlError, Session
+from minikube_py.kubectl.targets import wanted_of
 
 
 def register(commands: Any, parents: list[argparse.ArgumentParser]) -> None:
@@ -47,11 +49,7 @@ async def run(session: Session, args: argparse.Namespace) -> int:
         raise KubectlError(
             "The --replicas=COUNT flag is required, and COUNT must be greater than or equal to 0"
         )
-    if args.output not in ("", "name"):
-        raise KubectlError(
-            f'unable to match a printer suitable for the output format "{args.output}", '
-            "allowed formats are: name"
-        )
+    only_names_output(args.output)
     if not args.args:
         raise KubectlError("You must provide one or more resources by argument or filename.")
     wanted = await wanted_of(session, args.args)

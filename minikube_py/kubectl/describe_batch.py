@@ -21,14 +21,11 @@ from minikube_py.client.discovery import Resource
 from minikube_py.client.protocol import Object
 from minikube_py.kubectl.describe_pods import pod_template
 from minikube_py.kubectl.describe_writer import (
-    DescribeWriter,
-    annotations_multiline,
-    controller_of,
-    describe_events,
+    controlled_by,
     fetch_events,
     go_time,
     go_value,
-    labels_multiline,
+    new_description,
 )
 from minikube_py.kubectl.session import Session
 
@@ -38,13 +35,8 @@ async def describe_job(
 ) -> str:
     meta, spec, status = (mapping(job, part) for part in ("metadata", "spec", "status"))
     events = await fetch_events(session, job, "Job", wanted=show_events)
-    w = DescribeWriter()
-    w.write(0, f"Name:\t{text(meta, 'name')}\nNamespace:\t{text(meta, 'namespace')}\n")
-    w.write(0, f"Selector:\t{selector_string(spec.get('selector'))}\n")
-    labels_multiline(w, "Labels", meta.get("labels"))
-    annotations_multiline(w, "Annotations", meta.get("annotations"))
-    if controller_of(job):
-        w.write(0, f"Controlled By:\t{controller_of(job)}\n")
+    w = new_description(meta, ("Selector", selector_string(spec.get("selector"))))
+    controlled_by(w, job)
     if "parallelism" in spec:
         w.write(0, f"Parallelism:\t{spec['parallelism']}\n")
     w.write(0, f"Completions:\t{spec.get('completions', '<unset>')}\n")
@@ -71,8 +63,7 @@ async def describe_job(
     if text(spec, "completionMode") == "Indexed":
         w.write(0, f"Completed Indexes:\t{_indexes(text(status, 'completedIndexes'))}\n")
     pod_template(w, spec.get("template"))
-    describe_events(w, events)
-    return w.render()
+    return w.render(events)
 
 
 def _indexes(indexes: str, soft_limit: int = 50) -> str:
@@ -88,10 +79,7 @@ async def describe_cron_job(
 ) -> str:
     meta, spec = mapping(cron_job, "metadata"), mapping(cron_job, "spec")
     events = await fetch_events(session, cron_job, "CronJob", wanted=show_events)
-    w = DescribeWriter()
-    w.write(0, f"Name:\t{text(meta, 'name')}\nNamespace:\t{text(meta, 'namespace')}\n")
-    labels_multiline(w, "Labels", meta.get("labels"))
-    annotations_multiline(w, "Annotations", meta.get("annotations"))
+    w = new_description(meta)
     w.write(0, f"Schedule:\t{text(spec, 'schedule')}\n")
     w.write(0, f"Concurrency Policy:\t{text(spec, 'concurrencyPolicy')}\n")
     suspend = spec.get("suspend")
@@ -113,5 +101,4 @@ async def describe_cron_job(
     w.write(0, f"Last Schedule Time:\t{go_time(last) if last else '<unset>'}\n")
     active = [text(ref, "name") for ref in items(cron_job, "status", "active")]
     w.write(0, f"Active Jobs:\t{', '.join(active) or '<none>'}\n")
-    describe_events(w, events)
-    return w.render()
+    return w.render(events)

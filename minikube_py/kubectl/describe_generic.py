@@ -23,11 +23,9 @@ from minikube_py.client.protocol import Object
 from minikube_py.kubectl.describe_namespaces import optional_list
 from minikube_py.kubectl.describe_writer import (
     DescribeWriter,
-    annotations_multiline,
-    describe_events,
     fetch_events,
     go_value,
-    labels_multiline,
+    new_description,
 )
 from minikube_py.kubectl.session import Session
 
@@ -52,13 +50,9 @@ async def describe_object(
         session, obj, str(obj.get("kind") or resource.kind), wanted=show_events
     )
     meta = mapping(obj, "metadata")
-    w = DescribeWriter()
-    w.write(0, f"Name:\t{text(meta, 'name')}\nNamespace:\t{text(meta, 'namespace')}\n")
-    labels_multiline(w, "Labels", meta.get("labels"))
-    annotations_multiline(w, "Annotations", meta.get("annotations"))
+    w = new_description(meta)
     _tree(w, 0, obj, "")
-    describe_events(w, events)
-    return w.render()
+    return w.render(events)
 
 
 def _tree(w: DescribeWriter, level: int, content: dict[str, Any], path: str) -> None:
@@ -99,10 +93,7 @@ async def describe_config_map(
     session: Session, resource: Resource, config_map: Object, show_events: bool = True
 ) -> str:
     meta = mapping(config_map, "metadata")
-    w = DescribeWriter()
-    w.write(0, f"Name:\t{text(meta, 'name')}\nNamespace:\t{text(meta, 'namespace')}\n")
-    labels_multiline(w, "Labels", meta.get("labels"))
-    annotations_multiline(w, "Annotations", meta.get("annotations"))
+    w = new_description(meta)
     # kubectl ranges over a Go map here, so its key order varies run to run; sorted is stable.
     w.write(0, "\nData\n====\n")
     data = mapping(config_map, "data")
@@ -117,8 +108,7 @@ async def describe_config_map(
             size = 0
         w.write(0, f"{key}: {size} bytes\n")
     w.write(0, "\n")
-    describe_events(w, await fetch_events(session, config_map, "ConfigMap", wanted=show_events))
-    return w.render()
+    return w.render(await fetch_events(session, config_map, "ConfigMap", wanted=show_events))
 
 
 async def describe_secret(
@@ -127,10 +117,7 @@ async def describe_secret(
     """Data keys with their sizes only (a token of a service account token Secret in full);
     kubectl shows no events for Secrets."""
     meta = mapping(secret, "metadata")
-    w = DescribeWriter()
-    w.write(0, f"Name:\t{text(meta, 'name')}\nNamespace:\t{text(meta, 'namespace')}\n")
-    labels_multiline(w, "Labels", meta.get("labels"))
-    annotations_multiline(w, "Annotations", meta.get("annotations"))
+    w = new_description(meta)
     kind = text(secret, "type")
     w.write(0, f"\nType:\t{kind}\n\nData\n====\n")
     data = mapping(secret, "data")
@@ -171,10 +158,7 @@ async def describe_service_account(
         and text(s, "metadata", "annotations", "kubernetes.io/service-account.uid") == uid
     ]
     events = await fetch_events(session, account, "ServiceAccount", wanted=show_events)
-    w = DescribeWriter()
-    w.write(0, f"Name:\t{name}\nNamespace:\t{namespace}\n")
-    labels_multiline(w, "Labels", meta.get("labels"))
-    annotations_multiline(w, "Annotations", meta.get("annotations"))
+    w = new_description(meta)
     groups = {
         "Image pull secrets:": [text(s, "name") for s in items(account, "imagePullSecrets")],
         "Mountable secrets: ": [text(s, "name") for s in items(account, "secrets")],
@@ -186,5 +170,4 @@ async def describe_service_account(
         for i, secret in enumerate(groups[header]):
             missing = " (not found)" if secrets is not None and secret not in existing else ""
             w.write(0, f"{header if i == 0 else ' ' * 19}\t{secret}{missing}\n")
-    describe_events(w, events)
-    return w.render()
+    return w.render(events)

@@ -13,12 +13,7 @@ from minikube_py.api.errors import ApiError
 from minikube_py.api.printers import items, mapping, text
 from minikube_py.client.discovery import Resource
 from minikube_py.client.protocol import Object
-from minikube_py.kubectl.describe_writer import (
-    DescribeWriter,
-    annotations_multiline,
-    go_time,
-    labels_multiline,
-)
+from minikube_py.kubectl.describe_writer import DescribeWriter, go_time, new_description
 from minikube_py.kubectl.session import Session
 
 # The help kubectl prints under a quota scope.
@@ -44,10 +39,7 @@ async def describe_namespace(
     name = text(meta, "name")
     quotas = await optional_list(session, f"/api/v1/namespaces/{name}/resourcequotas")
     limits = await optional_list(session, f"/api/v1/namespaces/{name}/limitranges")
-    w = DescribeWriter()
-    w.write(0, f"Name:\t{name}\n")
-    labels_multiline(w, "Labels", meta.get("labels"))
-    annotations_multiline(w, "Annotations", meta.get("annotations"))
+    w = new_description(meta, namespaced=False)
     w.write(0, f"Status:\t{text(namespace, 'status', 'phase')}\n")
     conditions = items(namespace, "status", "conditions")
     if conditions:

@@ -21,11 +21,9 @@ from minikube_py.client.discovery import Resource
 from minikube_py.client.protocol import LEASES, PODS, Object
 from minikube_py.kubectl.describe_writer import (
     DescribeWriter,
-    annotations_multiline,
-    describe_events,
     fetch_events,
     go_time,
-    labels_multiline,
+    new_description,
 )
 from minikube_py.kubectl.session import Session
 
@@ -52,12 +50,8 @@ async def describe_node(
     events = await fetch_events(session, node, "Node", wanted=show_events)
     if events is not None:  # kubelets name the node by name where a uid belongs
         events += await fetch_events(session, node, "Node", uid=name) or []
-    w = DescribeWriter()
-    w.write(0, f"Name:\t{name}\n")
     roles = sorted({r for r in (_role(k, v) for k, v in mapping(meta, "labels").items()) if r})
-    w.write(0, f"Roles:\t{','.join(roles) or '<none>'}\n")
-    labels_multiline(w, "Labels", meta.get("labels"))
-    annotations_multiline(w, "Annotations", meta.get("annotations"))
+    w = new_description(meta, ("Roles", ",".join(roles) or "<none>"), namespaced=False)
     w.write(0, f"CreationTimestamp:\t{go_time(meta.get('creationTimestamp'))}\n")
     _taints(w, items(spec, "taints"))
     w.write(0, f"Unschedulable:\t{'true' if spec.get('unschedulable') else 'false'}\n")
@@ -88,8 +82,7 @@ async def describe_node(
     if text(spec, "providerID"):
         w.write(0, f"ProviderID:\t{text(spec, 'providerID')}\n")
     _node_resources(w, status, [p for p in pods.get("items") or () if isinstance(p, dict)])
-    describe_events(w, events)
-    return w.render()
+    return w.render(events)
 
 
 def _role(key: str, value: Any) -> str:

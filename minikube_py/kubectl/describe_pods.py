@@ -20,11 +20,11 @@ from minikube_py.kubectl.describe_containers import containers, resources, volum
 from minikube_py.kubectl.describe_writer import (
     DescribeWriter,
     annotations_multiline,
-    controller_of,
-    describe_events,
+    controlled_by,
     fetch_events,
     go_time,
     labels_multiline,
+    new_description,
     tolerations_multiline,
 )
 from minikube_py.kubectl.session import Session
@@ -39,24 +39,20 @@ async def describe_pod(
     # events under the uid of its manifest (its mirror pod annotation).
     mirror = text(pod, "metadata", "annotations", MIRROR_ANNOTATION)
     events = await fetch_events(session, pod, None, uid=mirror, wanted=show_events)
-    w = DescribeWriter()
     meta, spec, status = mapping(pod, "metadata"), mapping(pod, "spec"), mapping(pod, "status")
-    w.write(0, f"Name:\t{text(meta, 'name')}\nNamespace:\t{text(meta, 'namespace')}\n")
-    if isinstance(spec.get("priority"), int):
-        w.write(0, f"Priority:\t{spec['priority']}\n")
+    fields = [("Priority", spec["priority"])] if isinstance(spec.get("priority"), int) else []
     for field, label in (
         ("priorityClassName", "Priority Class Name"),
         ("runtimeClassName", "Runtime Class Name"),
         ("serviceAccountName", "Service Account"),
     ):
         if text(spec, field):
-            w.write(0, f"{label}:\t{text(spec, field)}\n")
+            fields.append((label, text(spec, field)))
     node = text(spec, "nodeName")
-    w.write(0, f"Node:\t{node}/{text(status, 'hostIP')}\n" if node else "Node:\t<none>\n")
+    fields.append(("Node", f"{node}/{text(status, 'hostIP')}" if node else "<none>"))
     if status.get("startTime"):
-        w.write(0, f"Start Time:\t{go_time(status['startTime'])}\n")
-    labels_multiline(w, "Labels", meta.get("labels"))
-    annotations_multiline(w, "Annotations", meta.get("annotations"))
+        fields.append(("Start Time", go_time(status["startTime"])))
+    w = new_description(meta, *fields)
     phase = text(status, "phase")
     if meta.get("deletionTimestamp") and phase not in ("Failed", "Succeeded"):
         w.write(0, f"Status:\tTerminating (lasts {since(meta['deletionTimestamp'])})\n")
@@ -79,8 +75,7 @@ async def describe_pod(
             w.write(1, f"IP:\t{text(entry, 'ip')}\n")
     else:
         w.write(0, "IPs:\t<none>\n")
-    if controller_of(pod):
-        w.write(0, f"Controlled By:\t{controller_of(pod)}\n")
+    controlled_by(w, pod)
     if text(status, "nominatedNodeName"):
         w.write(0, f"NominatedNodeName:\t{text(status, 'nominatedNodeName')}\n")
     if isinstance(spec.get("resources"), dict):
@@ -122,8 +117,7 @@ async def describe_pod(
     labels_multiline(w, "Node-Selectors", spec.get("nodeSelector"))
     tolerations_multiline(w, "Tolerations", spec.get("tolerations"))
     topology_spread(w, items(spec, "topologySpreadConstraints"), "")
-    describe_events(w, events)
-    return w.render()
+    return w.render(events)
 
 
 def qos_class(pod: Object) -> str:

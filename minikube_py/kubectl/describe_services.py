@@ -18,9 +18,9 @@ from minikube_py.client.protocol import ENDPOINT_SLICES, Object
 from minikube_py.kubectl.describe_writer import (
     DescribeWriter,
     annotations_multiline,
-    describe_events,
     fetch_events,
     labels_multiline,
+    new_description,
 )
 from minikube_py.kubectl.session import Session
 
@@ -33,10 +33,7 @@ async def describe_service(
     meta, spec = mapping(service, "metadata"), mapping(service, "spec")
     slices = await _endpoint_slices(session, text(meta, "namespace"), text(meta, "name"))
     events = await fetch_events(session, service, "Service", wanted=show_events)
-    w = DescribeWriter()
-    w.write(0, f"Name:\t{text(meta, 'name')}\nNamespace:\t{text(meta, 'namespace')}\n")
-    labels_multiline(w, "Labels", meta.get("labels"))
-    annotations_multiline(w, "Annotations", meta.get("annotations"))
+    w = new_description(meta)
     w.write(0, f"Selector:\t{format_labels(spec.get('selector'))}\n")
     w.write(0, f"Type:\t{text(spec, 'type')}\n")
     if text(spec, "ipFamilyPolicy"):
@@ -75,8 +72,7 @@ async def describe_service(
         w.write(0, f"LoadBalancer Source Ranges:\t{ranges}\n")
     if text(spec, "trafficDistribution"):
         w.write(0, f"Traffic Distribution:\t{text(spec, 'trafficDistribution')}\n")
-    describe_events(w, events)
-    return w.render()
+    return w.render(events)
 
 
 async def _endpoint_slices(session: Session, namespace: str, name: str) -> list[Object]:
@@ -140,10 +136,7 @@ async def describe_endpoints(
 ) -> str:
     meta = mapping(endpoints, "metadata")
     events = await fetch_events(session, endpoints, "Endpoints", wanted=show_events)
-    w = DescribeWriter()
-    w.write(0, f"Name:\t{text(meta, 'name')}\nNamespace:\t{text(meta, 'namespace')}\n")
-    labels_multiline(w, "Labels", meta.get("labels"))
-    annotations_multiline(w, "Annotations", meta.get("annotations"))
+    w = new_description(meta)
     w.write(0, "Subsets:\n")
     for subset in items(endpoints, "subsets"):
         for field, label in (
@@ -160,8 +153,7 @@ async def describe_endpoints(
                 name = text(port, "name") or "<unset>"
                 w.write(2, f"{name}\t{dig(port, 'port', default=0)}\t{text(port, 'protocol')}\n")
         w.write(0, "\n")
-    describe_events(w, events)
-    return w.render()
+    return w.render(events)
 
 
 async def describe_endpoint_slice(
@@ -169,10 +161,7 @@ async def describe_endpoint_slice(
 ) -> str:
     meta = mapping(endpoint_slice, "metadata")
     events = await fetch_events(session, endpoint_slice, "EndpointSlice", wanted=show_events)
-    w = DescribeWriter()
-    w.write(0, f"Name:\t{text(meta, 'name')}\nNamespace:\t{text(meta, 'namespace')}\n")
-    labels_multiline(w, "Labels", meta.get("labels"))
-    annotations_multiline(w, "Annotations", meta.get("annotations"))
+    w = new_description(meta)
     w.write(0, f"AddressType:\t{text(endpoint_slice, 'addressType')}\n")
     ports = items(endpoint_slice, "ports")
     w.write(0, "Ports:\n" if ports else "Ports: <unset>\n")
@@ -196,8 +185,7 @@ async def describe_endpoint_slice(
             w.write(2, f"TargetRef:\t{text(target, 'kind')}/{text(target, 'name')}\n")
         w.write(2, f"NodeName:\t{text(endpoint, 'nodeName') or '<unset>'}\n")
         w.write(2, f"Zone:\t{text(endpoint, 'zone') or '<unset>'}\n")
-    describe_events(w, events)
-    return w.render()
+    return w.render(events)
 
 
 async def describe_ingress(
@@ -234,8 +222,7 @@ async def describe_ingress(
     if not rules:
         w.write(1, f"*\t*\t{shown_default}\n")
     annotations_multiline(w, "Annotations", meta.get("annotations"))
-    describe_events(w, events)
-    return w.render()
+    return w.render(events)
 
 
 async def _backend(session: Session, namespace: str, backend: dict[str, Any]) -> str:

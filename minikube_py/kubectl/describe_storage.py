@@ -18,12 +18,10 @@ from minikube_py.client.protocol import PODS, Object
 from minikube_py.kubectl.describe_containers import volume_source
 from minikube_py.kubectl.describe_writer import (
     DescribeWriter,
-    annotations_multiline,
-    describe_events,
     fetch_events,
     go_time,
     go_value,
-    labels_multiline,
+    new_description,
 )
 from minikube_py.kubectl.session import Session
 
@@ -62,12 +60,12 @@ async def describe_claim(
     meta, spec, status = (mapping(claim, part) for part in ("metadata", "spec", "status"))
     pods = await session.get_json(PODS.path(text(meta, "namespace")), {"limit": "500"})
     events = await fetch_events(session, claim, "PersistentVolumeClaim", wanted=show_events)
-    w = DescribeWriter()
-    w.write(0, f"Name:\t{text(meta, 'name')}\nNamespace:\t{text(meta, 'namespace')}\n")
-    w.write(0, f"StorageClass:\t{_storage_class(claim)}\nStatus:\t{_status(claim)}\n")
-    w.write(0, f"Volume:\t{text(spec, 'volumeName')}\n")
-    labels_multiline(w, "Labels", meta.get("labels"))
-    annotations_multiline(w, "Annotations", meta.get("annotations"))
+    w = new_description(
+        meta,
+        ("StorageClass", _storage_class(claim)),
+        ("Status", _status(claim)),
+        ("Volume", text(spec, "volumeName")),
+    )
     w.write(0, f"Finalizers:\t{go_value(items(meta, 'finalizers'))}\n")
     bound = bool(text(spec, "volumeName"))
     capacity = text(status, "capacity", "storage") if bound else ""
@@ -97,8 +95,7 @@ async def describe_claim(
             probed, changed = go_time(c.get("lastProbeTime")), go_time(c.get("lastTransitionTime"))
             w.write(1, f"{text(c, 'type')} \t{text(c, 'status')} \t{probed} \t{changed} ")
             w.write(0, f"\t{text(c, 'reason')} \t{text(c, 'message')}\n")
-    describe_events(w, events)
-    return w.render()
+    return w.render(events)
 
 
 def _users(claim: Object, pods: list[Object]) -> list[str]:
@@ -123,10 +120,7 @@ async def describe_volume(
 ) -> str:
     meta, spec = mapping(volume, "metadata"), mapping(volume, "spec")
     events = await fetch_events(session, volume, "PersistentVolume", wanted=show_events)
-    w = DescribeWriter()
-    w.write(0, f"Name:\t{text(meta, 'name')}\n")
-    labels_multiline(w, "Labels", meta.get("labels"))
-    annotations_multiline(w, "Annotations", meta.get("annotations"))
+    w = new_description(meta, namespaced=False)
     w.write(0, f"Finalizers:\t{go_value(items(meta, 'finalizers'))}\n")
     w.write(0, f"StorageClass:\t{_storage_class(volume)}\nStatus:\t{_status(volume)}\n")
     claim = mapping(spec, "claimRef")
@@ -139,8 +133,7 @@ async def describe_volume(
     _node_affinity(w, mapping(spec, "nodeAffinity", "required"))
     w.write(0, f"Message:\t{text(volume, 'status', 'message')}\nSource:\n")
     volume_source(w, spec)
-    describe_events(w, events)
-    return w.render()
+    return w.render(events)
 
 
 def _node_affinity(w: DescribeWriter, required: dict[str, Any]) -> None:
@@ -189,5 +182,4 @@ async def describe_storage_class(
                          ("volumeBindingMode", "VolumeBindingMode")):  # fmt: skip
         if text(storage_class, field):
             w.write(0, f"{label}:\t{text(storage_class, field)}\n")
-    describe_events(w, events)
-    return w.render()
+    return w.render(events)

@@ -29,12 +29,11 @@ from minikube_py.client.protocol import PODS, REPLICASETS, Object
 from minikube_py.kubectl.describe_pods import pod_template
 from minikube_py.kubectl.describe_writer import (
     DescribeWriter,
-    annotations_multiline,
-    controller_of,
-    describe_events,
+    controlled_by,
     fetch_events,
     go_time,
     labels_multiline,
+    new_description,
 )
 from minikube_py.kubectl.session import Session
 
@@ -47,11 +46,7 @@ async def describe_deployment(
     events = await fetch_events(session, deployment, "Deployment", wanted=show_events)
     new, old = await _replica_sets(session, deployment)
     meta, spec, status = (mapping(deployment, part) for part in ("metadata", "spec", "status"))
-    w = DescribeWriter()
-    w.write(0, f"Name:\t{text(meta, 'name')}\nNamespace:\t{text(meta, 'namespace')}\n")
-    w.write(0, f"CreationTimestamp:\t{go_time(meta.get('creationTimestamp'))}\n")
-    labels_multiline(w, "Labels", meta.get("labels"))
-    annotations_multiline(w, "Annotations", meta.get("annotations"))
+    w = new_description(meta, ("CreationTimestamp", go_time(meta.get("creationTimestamp"))))
     w.write(0, f"Selector:\t{selector_string(spec.get('selector'))}\n")
     counts = [dig(spec, "replicas", default=0)] + [
         dig(status, field, default=0)
@@ -74,36 +69,23 @@ async def describe_deployment(
     if new or old:
         w.write(0, f"OldReplicaSets:\t{_sets(old)}\n")
         w.write(0, f"NewReplicaSet:\t{_sets([new] if new else [])}\n")
-    describe_events(w, events)
-    return w.render()
+    return w.render(events)
 
 
 async def describe_replica_set(
     session: Session, resource: Resource, replica_set: Object, show_events: bool = True
 ) -> str:
     meta, spec, status = (mapping(replica_set, part) for part in ("metadata", "spec", "status"))
-    pods = await _owned(session, PODS.path(text(meta, "namespace")), spec, text(meta, "uid"))
+    pods_status = await _pods_status(session, replica_set)
     events = await fetch_events(session, replica_set, "ReplicaSet", wanted=show_events)
-    phases = [text(pod, "status", "phase") for pod in pods]
-    w = DescribeWriter()
-    w.write(0, f"Name:\t{text(meta, 'name')}\nNamespace:\t{text(meta, 'namespace')}\n")
-    w.write(0, f"Selector:\t{format_selector(spec.get('selector'))}\n")
-    labels_multiline(w, "Labels", meta.get("labels"))
-    annotations_multiline(w, "Annotations", meta.get("annotations"))
-    if controller_of(replica_set):
-        w.write(0, f"Controlled By:\t{controller_of(replica_set)}\n")
+    w = new_description(meta, ("Selector", format_selector(spec.get("selector"))))
+    controlled_by(w, replica_set)
     current, desired = dig(status, "replicas", default=0), dig(spec, "replicas", default=0)
     w.write(0, f"Replicas:\t{current} current / {desired} desired\n")
-    w.write(
-        0,
-        "Pods Status:\t{} Running / {} Waiting / {} Succeeded / {} Failed\n".format(
-            *(phases.count(phase) for phase in ("Running", "Pending", "Succeeded", "Failed"))
-        ),
-    )
+    w.write(0, f"Pods Status:\t{pods_status}\n")
     pod_template(w, spec.get("template"))
     _conditions(w, status)
-    describe_events(w, events)
-    return w.render()
+    return w.render(events)
 
 
 def _conditions(w: DescribeWriter, status: dict[str, Any]) -> None:
@@ -129,19 +111,17 @@ def _sets(replica_sets: list[Object]) -> str:
 
 async def _owned(session: Session, path: str, spec: dict[str, Any], uid: str) -> list[Object]:
     """The objects at ``path`` matching the spec's selector whose controller is ``uid``."""
-    params = {"labelSelector": selector_string(spec.get("selector")), "limit": "500"}
-    owned: list[Object] = []
-    for _ in range(10_000):  # chunks of 500, bounded
-        listed = await session.get_json(path, params)
-        for obj in listed.get("items") or ():
-            refs = dig(obj, "metadata", "ownerReferences", default=[])
-            if any(r.get("controller") is True and r.get("uid") == uid for r in refs):
-                owned.append(obj)
-        token = dig(listed, "metadata", "continue")
-        if not token:
-            break
-        params = {**params, "continue": str(token)}
-    return owned
+    selected = await session.list_all(
+        path, {"labelSelector": selector_string(spec.get("selector"))}
+    )
+    return [
+        obj
+        for obj in selected
+        if any(
+            ref.get("controller") is True and ref.get("uid") == uid
+            for ref in dig(obj, "metadata", "ownerReferences", default=[])
+        )
+    ]
 
 
 async def _replica_sets(session: Session, deployment: Object) -> tuple[Object | None, list[Object]]:
@@ -186,12 +166,11 @@ async def describe_stateful_set(
     meta, spec = mapping(stateful_set, "metadata"), mapping(stateful_set, "spec")
     pods_status = await _pods_status(session, stateful_set)
     events = await fetch_events(session, stateful_set, "StatefulSet", wanted=show_events)
-    w = DescribeWriter()
-    w.write(0, f"Name:\t{text(meta, 'name')}\nNamespace:\t{text(meta, 'namespace')}\n")
-    w.write(0, f"CreationTimestamp:\t{go_time(meta.get('creationTimestamp'))}\n")
-    w.write(0, f"Selector:\t{selector_string(spec.get('selector'))}\n")
-    labels_multiline(w, "Labels", meta.get("labels"))
-    annotations_multiline(w, "Annotations", meta.get("annotations"))
+    w = new_description(
+        meta,
+        ("CreationTimestamp", go_time(meta.get("creationTimestamp"))),
+        ("Selector", selector_string(spec.get("selector"))),
+    )
     total = dig(stateful_set, "status", "replicas", default=0)
     w.write(0, f"Replicas:\t{dig(spec, 'replicas', default=0)} desired | {total} total\n")
     w.write(0, f"Update Strategy:\t{text(spec, 'updateStrategy', 'type')}\n")
@@ -215,8 +194,7 @@ async def describe_stateful_set(
         w.write(1, f"Capacity:\t{capacity}\n")
         modes = " ".join(str(mode) for mode in items(claim_spec, "accessModes"))
         w.write(1, f"Access Modes:\t[{modes}]\n")
-    describe_events(w, events)
-    return w.render()
+    return w.render(events)
 
 
 async def describe_daemon_set(
@@ -225,13 +203,12 @@ async def describe_daemon_set(
     meta, spec, status = (mapping(daemon_set, part) for part in ("metadata", "spec", "status"))
     pods_status = await _pods_status(session, daemon_set)
     events = await fetch_events(session, daemon_set, "DaemonSet", wanted=show_events)
-    w = DescribeWriter()
-    w.write(0, f"Name:\t{text(meta, 'name')}\n")  # kubectl 1.32 prints no namespace here
-    w.write(0, f"Selector:\t{selector_string(spec.get('selector'))}\n")
-    node_selector = dig(spec, "template", "spec", "nodeSelector")
-    w.write(0, f"Node-Selector:\t{format_labels(node_selector)}\n")
-    labels_multiline(w, "Labels", meta.get("labels"))
-    annotations_multiline(w, "Annotations", meta.get("annotations"))
+    w = new_description(
+        meta,
+        ("Selector", selector_string(spec.get("selector"))),
+        ("Node-Selector", format_labels(dig(spec, "template", "spec", "nodeSelector"))),
+        namespaced=False,  # kubectl 1.32 prints no namespace for a DaemonSet
+    )
     for label, field in (
         ("Desired Number of Nodes Scheduled", "desiredNumberScheduled"),
         ("Current Number of Nodes Scheduled", "currentNumberScheduled"),
@@ -242,5 +219,4 @@ async def describe_daemon_set(
         w.write(0, f"{label}: {dig(status, field, default=0)}\n")
     w.write(0, f"Pods Status:\t{pods_status}\n")
     pod_template(w, spec.get("template"))
-    describe_events(w, events)
-    return w.render()
+    return w.render(events)

@@ -8,9 +8,10 @@ column while the fields under ``Containers:`` get their own. The indentation is 
 first cell, so ``  IP:`` lines up with ``Controlled By:`` when they are consecutive.
 
 ``DescribeWriter`` collects the text and ``render`` aligns it the tabwriter's way. The helpers
-here print what every kind shares: labels and annotations one per line under the first
-(``<none>`` when empty), times in Go's RFC 1123 form, and the ``Events:`` table of the events
-whose ``involvedObject`` is the described object, found with the field selector kubectl uses.
+here print what every kind shares: the opening (``new_description``: name, namespace, labels
+and annotations one per line under the first, ``<none>`` when empty), times in Go's RFC 1123
+form, and the closing ``Events:`` table (``render(events)``) of the events whose
+``involvedObject`` is the described object, found with the field selector kubectl uses.
 """
 
 from __future__ import annotations
@@ -51,8 +52,10 @@ class DescribeWriter:
     def flush(self) -> None:
         self._parts.append(_FLUSH)
 
-    def render(self) -> str:
-        """The text with every tab-separated column aligned as Go's tabwriter does."""
+    def render(self, events: list[Object] | None = None) -> str:
+        """The text with every tab-separated column aligned as Go's tabwriter does, ending in
+        the ``Events:`` table when ``events`` were fetched (None: not asked for)."""
+        describe_events(self, events)
         blocks = "".join(self._parts).split(_FLUSH)
         return "".join(_align(block) for block in blocks)
 
@@ -181,12 +184,29 @@ def tolerations_multiline(w: DescribeWriter, title: str, tolerations: Any) -> No
         w.write(0, entry + "\n")
 
 
-def controller_of(obj: Object) -> str:
-    """``Kind/name`` of the owner reference marked ``controller``, or ``""``."""
+def new_description(
+    meta: dict[str, Any], *fields: tuple[str, Any], namespaced: bool = True
+) -> DescribeWriter:
+    """A description begun as most kinds begin theirs: ``Name``, ``Namespace`` (unless the
+    kind is not ``namespaced``, or kubectl leaves it out), the kind's own ``(label, value)``
+    ``fields`` that kubectl puts before the labels, then ``Labels`` and ``Annotations``."""
+    w = DescribeWriter()
+    w.write(0, f"Name:\t{text(meta, 'name')}\n")
+    if namespaced:
+        w.write(0, f"Namespace:\t{text(meta, 'namespace')}\n")
+    for label, value in fields:
+        w.write(0, f"{label}:\t{value}\n")
+    labels_multiline(w, "Labels", meta.get("labels"))
+    annotations_multiline(w, "Annotations", meta.get("annotations"))
+    return w
+
+
+def controlled_by(w: DescribeWriter, obj: Object) -> None:
+    """``Controlled By:  Kind/name`` of the owner reference marked ``controller``, if any."""
     for ref in dig(obj, "metadata", "ownerReferences", default=[]):
         if isinstance(ref, dict) and ref.get("controller") is True:
-            return f"{text(ref, 'kind')}/{text(ref, 'name')}"
-    return ""
+            w.write(0, f"Controlled By:\t{text(ref, 'kind')}/{text(ref, 'name')}\n")
+            return
 
 
 # ----------------------------------------------------------------------------------- events
@@ -209,20 +229,12 @@ async def fetch_events(
     uid = uid or str(meta.get("uid") or "")
     if uid:
         terms.append(f"involvedObject.uid={uid}")
-    params = {"fieldSelector": ",".join(terms), "limit": "500"}
-    path = EVENTS.path(namespace or None)
-    found: list[Object] = []
-    for _ in range(1000):  # FollowContinue, bounded
-        try:
-            listed = await session.get_json(path, params)
-        except ApiError:  # kubectl ignores a failed event search
-            return found
-        found.extend(item for item in listed.get("items") or () if isinstance(item, dict))
-        token = dig(listed, "metadata", "continue")
-        if not token:
-            break
-        params = {**params, "continue": str(token)}
-    return found
+    try:
+        return await session.list_all(
+            EVENTS.path(namespace or None), {"fieldSelector": ",".join(terms)}
+        )
+    except ApiError:  # kubectl ignores a failed event search
+        return []
 
 
 def _event_time(event: Object) -> datetime:

@@ -73,6 +73,16 @@ def parse_output_flag(
     return Output(kind, template, show_managed_fields, no_headers)
 
 
+def only_names_output(value: str) -> None:
+    """Refuse any ``-o`` but ``name`` (or none), as commands that print only what they did
+    (``delete``, ``scale``) refuse it, in kubectl's words."""
+    if value not in ("", "name"):
+        raise KubectlError(
+            f'unable to match a printer suitable for the output format "{value}", '
+            "allowed formats are: name"
+        )
+
+
 def json_text(obj: Any) -> str:
     """``obj`` as kubectl's JSON: four-space indent, sorted keys, a final newline."""
     return jsonpath.go_json(obj, indent=4) + "\n"

@@ -111,6 +111,20 @@ class Session:
         result: Object = orjson.loads(await self.client.request("GET", path, params=params))
         return result
 
+    async def list_all(self, path: str, params: dict[str, str] | None = None) -> list[Object]:
+        """Every item at ``path``, asked for in pages of 500 as kubectl asks, following the
+        server's ``continue`` tokens (a bounded number of pages)."""
+        params = {**(params or {}), "limit": "500"}
+        found: list[Object] = []
+        for _ in range(10_000):
+            listed = await self.get_json(path, params)
+            found.extend(item for item in listed.get("items") or () if isinstance(item, dict))
+            token = (listed.get("metadata") or {}).get("continue")
+            if not token:
+                break
+            params = {**params, "continue": str(token)}
+        return found
+
     def write(self, text: str) -> None:
         """Print to standard output (``text`` ends with its own newline when it needs one)."""
         self.out.write(text)
