@@ -10,12 +10,13 @@ structured-merge-diff writes it inside ``metadata.managedFields[].fieldsV1``:
 - ``v:"a"`` — the element of a *set* list (``x-kubernetes-list-type: set``) with that value;
 - ``i:3`` — an element of a list known only by its position.
 
-Encoded, a set is a tree of JSON objects: a member with nothing below it is ``{}``, a member
-that also has children carries ``".": {}``. Lists with ``x-kubernetes-list-type: atomic`` (or
-no list type at all) and maps marked ``x-kubernetes-map-type: atomic`` are owned whole: they
-are leaves. The schema is the kind's OpenAPI definition (``schema.py``) or, for a custom
-resource, its OpenAPI v3 schema; where no schema says anything, maps are walked key by key and
-lists are atomic — upstream's "deduced" schema.
+Encoded (``fieldsv1.py``), a set is a tree of JSON objects: a member with nothing below it
+is ``{}``, a member that also has children carries ``".": {}``. Lists with
+``x-kubernetes-list-type: atomic`` (or no list type at all) and maps marked
+``x-kubernetes-map-type: atomic`` are owned whole: they are leaves. The schema is the kind's
+OpenAPI definition (``schema.py``) or, for a custom resource, its OpenAPI v3 schema; where no
+schema says anything, maps are walked key by key and lists are atomic — upstream's "deduced"
+schema.
 """
 
 from __future__ import annotations
@@ -34,10 +35,6 @@ _OBJECT_META = {"$ref": "#/$defs/io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta
 # Key fields a client may leave out because the server defaults them (upstream's OpenAPI
 # carries these defaults; the definitions shipped here do not).
 _KEY_DEFAULTS = {"protocol": "TCP"}
-
-
-class FieldsError(ValueError):
-    """A ``fieldsV1`` value that is not a well-formed field set."""
 
 
 def root_schema(rt: ResourceType) -> Schema:
@@ -246,69 +243,6 @@ def _compare_into(node: Schema, old: Any, new: Any, path: Path, changes: Changes
 
 def _is_element(path: Path) -> bool:
     return bool(path) and not path[-1].startswith("f:")
-
-
-def encode(fields: set[Path] | FieldSet) -> dict[str, Any]:
-    """A field set as ``fieldsV1`` JSON."""
-    tree: dict[str, Any] = {}
-    for path in fields:
-        node = tree
-        for part in path:
-            node = node.setdefault(part, {})
-        node["."] = {}
-    return _tidy(tree)
-
-
-def _tidy(tree: dict[str, Any]) -> dict[str, Any]:
-    """Members without children become ``{}``; the rest keep ``"."`` first, then sorted."""
-    result: dict[str, Any] = {}
-    if "." in tree and len(tree) > 1:
-        result["."] = {}
-    for key in sorted(k for k in tree if k != "."):
-        sub = tree[key]
-        result[key] = {} if set(sub) == {"."} else _tidy(sub)
-    return result
-
-
-def decode(fields: Any) -> set[Path]:
-    """``fieldsV1`` JSON as a field set; ``FieldsError`` if it is not one."""
-    if not isinstance(fields, dict):
-        raise FieldsError("fieldsV1 must be a JSON object")
-    found: set[Path] = set()
-    _decode_into(fields, (), found)
-    return found
-
-
-def _decode_into(tree: dict[str, Any], path: Path, found: set[Path]) -> None:
-    for key, sub in tree.items():
-        if not isinstance(sub, dict):
-            raise FieldsError(f"the value of {key!r} must be a JSON object")
-        if key == ".":
-            if not path:
-                raise FieldsError('"." is not allowed at the top of a field set')
-            found.add(path)
-            continue
-        _check_element(key)
-        here = (*path, key)
-        if sub:
-            _decode_into(sub, here, found)
-        else:
-            found.add(here)
-
-
-def _check_element(key: str) -> None:
-    kind, colon, rest = key.partition(":")
-    if not colon or kind not in ("f", "k", "v", "i"):
-        raise FieldsError(f"unknown path element {key!r}")
-    try:
-        if kind == "k" and not isinstance(json.loads(rest), dict):
-            raise FieldsError(f"the key of {key!r} must be a JSON object")
-        if kind == "v":
-            json.loads(rest)
-        if kind == "i":
-            int(rest)
-    except ValueError:
-        raise FieldsError(f"malformed path element {key!r}") from None
 
 
 def path_string(path: Path) -> str:

@@ -26,8 +26,9 @@ from minikube_py.api import applymerge, defaults, errors, fieldsets, validation
 from minikube_py.api.fieldsets import Path
 from minikube_py.api.meta import now_rfc3339
 from minikube_py.api.resources import ResourceType
-from minikube_py.apiserver import lastapplied, managedfields
-from minikube_py.apiserver.managedfields import Entry, Object
+from minikube_py.apiserver import lastapplied, managedentries, managedfields
+from minikube_py.apiserver.managedentries import Entry
+from minikube_py.apiserver.managedfields import Object
 from minikube_py.apiserver.objects import APPLY_PATCH
 from minikube_py.apiserver.storage import Storage
 
@@ -154,7 +155,7 @@ def apply(
 ) -> Object:
     """``live`` (None: no object yet) with ``config`` applied by ``manager``."""
     root = fieldsets.root_schema(rt)
-    entries = managedfields.decode((live or {}).get("metadata", {}).get("managedFields")) or []
+    entries = managedentries.decode((live or {}).get("metadata", {}).get("managedFields")) or []
     before = _plain(live) if live is not None else {"metadata": {}}
     applier = Entry(manager, "Apply", rt.api_version, set(), subresource or "")
     for entry in entries:
@@ -186,7 +187,7 @@ def apply(
     applier.api_version, applier.fields = rt.api_version, applied
     if first:
         entries.append(applier)
-    managedfields.set_entries(merged, entries)
+    managedentries.set_entries(merged, entries)
     return merged
 
 

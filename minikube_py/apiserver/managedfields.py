@@ -18,12 +18,11 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-import attrs
-
-from minikube_py.api import errors, fieldsets
+from minikube_py.api import errors, fieldsets, fieldsv1
 from minikube_py.api.fieldsets import Path
 from minikube_py.api.meta import now_rfc3339
 from minikube_py.api.resources import ResourceType
+from minikube_py.apiserver.managedentries import Entry, decode, set_entries
 
 Object = dict[str, Any]
 DEFAULT_MANAGER = "minikube-py"  # the in-process components' writes
@@ -48,38 +47,6 @@ _STRIPPED: frozenset[Path] = frozenset(
 _MANAGED_FIELDS = ("f:metadata", "f:managedFields")
 
 
-@attrs.define
-class Entry:
-    """One ``ManagedFieldsEntry``, its ``fieldsV1`` decoded."""
-
-    manager: str
-    operation: str
-    api_version: str
-    fields: set[Path]
-    subresource: str = ""
-    time: str | None = None
-
-    @property
-    def identity(self) -> tuple[str, str, str, str]:
-        """Upstream's manager identifier: appliers are one manager whatever their version."""
-        version = "" if self.operation == "Apply" else self.api_version
-        return self.manager, self.operation, version, self.subresource
-
-    def to_json(self) -> Object:
-        entry: Object = {
-            "manager": self.manager,
-            "operation": self.operation,
-            "apiVersion": self.api_version,
-        }
-        if self.time:
-            entry["time"] = self.time
-        entry["fieldsType"] = "FieldsV1"
-        entry["fieldsV1"] = fieldsets.encode(self.fields)
-        if self.subresource:
-            entry["subresource"] = self.subresource
-        return entry
-
-
 def manager_from(field_manager: str | None, user_agent: str) -> str:
     """The manager of a request: ``fieldManager``, else the User-Agent's product name."""
     if field_manager:
@@ -87,47 +54,10 @@ def manager_from(field_manager: str | None, user_agent: str) -> str:
     return user_agent.split("/", 1)[0] or "unknown"
 
 
-def decode(raw: Any) -> list[Entry] | None:
-    """Stored or sent ``managedFields``; None where they do not decode (upstream's checks)."""
-    if raw is None:
-        return []
-    if not isinstance(raw, list):
-        return None
-    entries: list[Entry] = []
-    for item in raw:
-        if not isinstance(item, dict) or item.get("operation") not in ("Apply", "Update"):
-            return None
-        if not item.get("apiVersion") or item.get("fieldsType") != "FieldsV1":
-            return None
-        try:
-            fields = fieldsets.decode(item.get("fieldsV1") or {})
-        except fieldsets.FieldsError:
-            return None
-        time = item.get("time")
-        entries.append(
-            Entry(
-                manager=str(item.get("manager") or ""),
-                operation=item["operation"],
-                api_version=str(item["apiVersion"]),
-                fields=fields,
-                subresource=str(item.get("subresource") or ""),
-                time=time if isinstance(time, str) else None,
-            )
-        )
-    return entries
-
-
-def encode(entries: list[Entry]) -> list[Object]:
-    """Non-empty entries in upstream's order: Apply before Update, then by time and name."""
-    kept = [entry for entry in entries if entry.fields]
-    kept.sort(key=lambda e: (e.operation, e.time or "", e.manager, e.api_version))
-    return [entry.to_json() for entry in kept]
-
-
 def starting_entries(new: Object, old: Object | None, *, subresource: str | None) -> list[Entry]:
     """The entries a write starts from: the client's if it sent usable ones, else the stored."""
     sent = (new.get("metadata") or {}).get("managedFields")
-    stored = decode((old or {}).get("metadata", {}).get("managedFields")) or []
+    stored = decode((old or {}).get("metadata", {}).get("managedFields"), stored=True) or []
     if subresource:  # subresource writes never set managedFields
         return stored
     if isinstance(sent, list) and sent and all(item == {} for item in sent):
@@ -159,6 +89,11 @@ def record_update(
 ) -> None:
     """Set ``new``'s managedFields after ``manager`` turned ``old`` into ``new`` (None: create)."""
     entries = starting_entries(new, old, subresource=subresource)
+    if old is None and not entries and not subresource:
+        created = created_fields(rt, new)
+        if created is not None:  # most creates: one entry, every field the creator's
+            _set_created(new, manager, rt.api_version, created)
+            return
     before = _without_managed_fields(old) if old is not None else empty_like(new)
     after = _without_managed_fields(new)
     root = fieldsets.root_schema(rt)
@@ -168,7 +103,7 @@ def record_update(
     for entry in entries:
         if entry.identity == writer.identity:
             writer = entry
-        else:
+        elif entry.may_own(changed | removed):
             entry.fields -= changed | removed
     if not any(entry is writer for entry in entries):
         entries.append(writer)
@@ -179,38 +114,37 @@ def record_update(
     set_entries(new, entries)
 
 
-def set_entries(obj: Object, entries: list[Entry]) -> None:
-    encoded = encode(_capped(entries))
+def created_fields(rt: ResourceType, obj: Object) -> dict[str, Any] | None:
+    """The ``fieldsV1`` of a created object's only manager — ``encode(owned(...))`` of every
+    path in it, made in one pass; None where the general way must decide (a list with two
+    items of one name, a top-level part that is no object)."""
+    root = fieldsets.root_schema(rt)
+    tree: dict[str, Any] = {}
+    for key, value in obj.items():
+        if key in ("apiVersion", "kind") or (key == "status" and rt.has_status):
+            continue  # no manager owns them (status: the status endpoint's writers do)
+        if key == "metadata" and isinstance(value, dict):
+            value = {k: v for k, v in value.items() if ("f:metadata", f"f:{k}") not in _STRIPPED}
+        elif key in _EMPTY and not isinstance(value, dict):
+            return None
+        below = fieldsv1.encoded_below(fieldsets.child(root, key), value)
+        if below is None:
+            return None
+        if key in _EMPTY:  # there from the start (``empty_like``): only what is inside counts
+            if below:
+                tree[f"f:{key}"] = below
+        else:
+            tree[f"f:{key}"] = {".": {}, **below} if below else {}
+    return {name: tree[name] for name in sorted(tree)}
+
+
+def _set_created(obj: Object, manager: str, api_version: str, fields: dict[str, Any]) -> None:
     metadata = obj.setdefault("metadata", {})
-    if encoded:
-        metadata["managedFields"] = encoded
-    else:
+    if not fields:
         metadata.pop("managedFields", None)
-
-
-def _capped(entries: list[Entry]) -> list[Entry]:
-    """At most ten Update entries: the oldest merge into ``ancient-changes``, as upstream."""
-    updates = sorted(
-        (entry for entry in entries if entry.operation == "Update" and entry.fields),
-        key=lambda entry: (entry.time or "", entry.manager),
-    )
-    excess = len(updates) - _MAX_UPDATE_MANAGERS
-    if excess <= 0:
-        return entries
-    oldest = updates[: excess + 1]  # one more than the excess: they become one entry
-    kept = [entry for entry in entries if not any(entry is old for old in oldest)]
-    buckets: dict[str, Entry] = {}
-    for entry in oldest:
-        bucket = buckets.setdefault(
-            entry.api_version, Entry(_ANCIENT, "Update", entry.api_version, set())
-        )
-        bucket.fields |= entry.fields
-        bucket.time = entry.time  # the newest merged
-    return kept + list(buckets.values())
-
-
-_MAX_UPDATE_MANAGERS = 10
-_ANCIENT = "ancient-changes"
+        return
+    entry = Entry(manager, "Update", api_version, set(), time=now_rfc3339()).to_json()
+    metadata["managedFields"] = [{**entry, "fieldsV1": fields}]
 
 
 def _without_managed_fields(obj: Object) -> Object:
@@ -221,10 +155,6 @@ def _without_managed_fields(obj: Object) -> Object:
 # What a created object is compared with: its top-level parts exist from the start, as in
 # upstream's empty typed object, so only what is inside them counts as added.
 _EMPTY: Object = {"metadata": {}, "spec": {}, "status": {}}
-
-
-def copy_entries(entries: list[Entry]) -> list[Entry]:
-    return [attrs.evolve(entry, fields=set(entry.fields)) for entry in entries]
 
 
 def empty_like(obj: Object) -> Object:

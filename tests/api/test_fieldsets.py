@@ -9,9 +9,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from minikube_py.api import fieldsets
+from minikube_py.api import fieldsets, fieldsv1
 from minikube_py.api.catalog import builtin_registry
-from minikube_py.api.fieldsets import FieldsError
+from minikube_py.api.fieldsv1 import FieldsError
 
 REGISTRY = builtin_registry()
 DEPLOY = REGISTRY.get("apps", "v1", "deployments")
@@ -68,19 +68,19 @@ def test_unknown_schema_walks_maps_and_keeps_lists_whole() -> None:
 def test_encode_decode_round_trip() -> None:
     paths = fieldsets.applied_set(fieldsets.root_schema(POD), pod())
     paths.add(("f:metadata", "f:labels"))  # a member with children: "."
-    encoded = fieldsets.encode(paths)
+    encoded = fieldsv1.encode(paths)
     assert encoded["f:metadata"]["f:labels"] == {".": {}, "f:app": {}}
     assert encoded["f:metadata"]["f:finalizers"] == {'v:"a/b"': {}}
     ports = encoded["f:spec"]["f:containers"]['k:{"name":"web"}']["f:ports"]
     assert ports['k:{"containerPort":80,"protocol":"TCP"}'] == {".": {}, "f:containerPort": {}}
-    assert fieldsets.decode(encoded) == paths
+    assert fieldsv1.decode(encoded) == paths
 
 
 def test_set_algebra_is_plain_python_sets() -> None:
-    a = fieldsets.decode({"f:spec": {"f:replicas": {}, "f:paused": {}}})
-    b = fieldsets.decode({"f:spec": {"f:replicas": {}}})
-    assert fieldsets.encode(a - b) == {"f:spec": {"f:paused": {}}}
-    assert fieldsets.encode(a | b) == fieldsets.encode(a)
+    a = fieldsv1.decode({"f:spec": {"f:replicas": {}, "f:paused": {}}})
+    b = fieldsv1.decode({"f:spec": {"f:replicas": {}}})
+    assert fieldsv1.encode(a - b) == {"f:spec": {"f:paused": {}}}
+    assert fieldsv1.encode(a | b) == fieldsv1.encode(a)
 
 
 @pytest.mark.parametrize(
@@ -89,7 +89,7 @@ def test_set_algebra_is_plain_python_sets() -> None:
 )
 def test_malformed_field_sets_are_refused(garbage: Any) -> None:
     with pytest.raises(FieldsError):
-        fieldsets.decode(garbage)
+        fieldsv1.decode(garbage)
 
 
 def test_compare_reports_added_modified_removed() -> None:
