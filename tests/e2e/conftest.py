@@ -58,6 +58,7 @@ class Server:
     kubeconfig: Path = field(default_factory=Path)
     exit_code: int | None = None
     killed: bool = False
+    checked: int | None = None  # log bytes already checked for errors (server_stays_healthy)
 
     @property
     def log(self) -> Path:
@@ -85,13 +86,15 @@ class Server:
             return ""
 
     def error_lines(self, since: int = 0) -> tuple[list[str], int]:
-        """Log lines at level error or worse written after byte ``since``; and the new end."""
+        """Log lines at level error or worse written after byte ``since``; and the new end
+        (after the last whole line: one being written is read whole next time)."""
         try:
             with self.log.open("rb") as log:
                 log.seek(since)
                 data = log.read()
         except OSError:
             return [], since
+        data = data[: data.rfind(b"\n") + 1]
         found = []
         for line in data.decode(errors="replace").splitlines():
             try:
@@ -203,6 +206,12 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     one second instead of ten, so crash-loop tests see several restarts quickly."""
     with serving(tmp_path_factory.mktemp("cluster"), extra=SESSION_FLAGS) as server:
         yield server
+        # what landed after the last test's check (server_stays_healthy), before stopping
+        time.sleep(0.05)
+        errors = server.error_lines(since=server.checked)[0] if server.checked is not None else []
+        if errors:
+            shown = "\n".join(line[:3000] for line in errors[:5])
+            pytest.fail(f"the server logged {len(errors)} internal error(s) at the end:\n{shown}")
     if server.killed or server.exit_code != 0:
         pytest.fail(
             f"serve did not stop cleanly on SIGTERM (exit code {server.exit_code}, "
@@ -212,15 +221,19 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
 
 @pytest.fixture(autouse=True)
 def server_stays_healthy(request: pytest.FixtureRequest) -> Iterator[None]:
-    """After each test using the cluster: it still runs and logged no internal error."""
+    """After each test using the cluster: it still runs and logged no internal error.
+
+    Each check starts where the one before ended, not at the log's size when the test starts,
+    so a line that lands after a test's check (its last request's, written a moment after the
+    answer) is seen by the next check — none falls between two tests, and the cluster fixture
+    checks the rest at the end — instead of every test waiting for such a line to land."""
     if "cluster" not in request.fixturenames:
         yield
         return
     server: Server = request.getfixturevalue("cluster")
-    start = _log_size(server.log)
+    start = server.checked if server.checked is not None else _log_size(server.log)
     yield
-    time.sleep(0.05)  # let the last request's log line land
-    errors, _ = server.error_lines(since=start)
+    errors, server.checked = server.error_lines(since=start)
     if not server.alive():
         pytest.fail(
             f"the server died (exit code {server.process.returncode}); output:\n"

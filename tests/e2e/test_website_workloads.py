@@ -47,6 +47,7 @@ import json
 import re
 import urllib.request
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -701,22 +702,61 @@ def test_guestbook_redis_leader_waits_for_its_image(kubectl: Kubectl, applied: A
 # ------------------------------------------------------------------------------ CronJob
 
 
-def test_cronjob_says_hello_every_minute(kubectl: Kubectl, applied: Applied) -> None:
+CRONJOB = "application/job/cronjob.yaml"
+
+
+@dataclass
+class HelloCronJob:
+    """What applying the CronJob example printed, and its ``kubectl get`` row right after."""
+
+    refused: str  # kubectl's answer to the stored batch/v1beta1 file
+    said: str  # kubectl's answer to the batch/v1 copy
+    row: dict[str, str]
+
+
+@pytest.fixture(scope="module", autouse=True)
+def hello_cronjob(kubectl: Kubectl) -> Iterator[HelloCronJob]:
+    """The CronJob example, applied when this module starts rather than in its test (the last
+    of the module): its schedule is real time, a run a minute, so the wait for the first
+    scheduled run overlaps the other tests here instead of adding up to a minute of its own.
+    Deleted after the module whatever happened (its Jobs and their pods go with it)."""
+    path = example(CRONJOB)
+    refused = kubectl.fails("apply", "-f", path)
+    manifest = kubectl.write(
+        "cronjob.yaml", Path(path).read_text().replace("batch/v1beta1", "batch/v1")
+    )
+    try:
+        said = kubectl.out("apply", "-f", str(manifest))
+        [row] = table(kubectl, "cronjob", "hello")
+        yield HelloCronJob(refused=refused, said=said, row=row)
+    finally:
+        kubectl.run(
+            "delete", "-f", str(manifest), "--wait=true", "--ignore-not-found", "--timeout=60s"
+        )
+
+        def hello_pods() -> list[str]:  # of every run it made: one a minute the module took
+            return [
+                p["metadata"]["name"]
+                for p in pods(kubectl, "batch.kubernetes.io/job-name")
+                if p["metadata"]["labels"]["batch.kubernetes.io/job-name"].startswith("hello-")
+            ]
+
+        eventually(lambda: not hello_pods(), seconds=60)
+
+
+def test_cronjob_says_hello_every_minute(kubectl: Kubectl, hello_cronjob: HelloCronJob) -> None:
     """tasks/job/automated-tasks-with-cron-jobs: application/job/cronjob.yaml. The stored file
     is batch/v1beta1, which 1.32 no longer serves (refused as upstream words it); the page's
-    current text is the same CronJob in batch/v1, which then runs a Job a minute."""
-    path = example("application/job/cronjob.yaml")
-    refused = kubectl.fails("apply", "-f", path)
-    assert refused.strip() == (
+    current text is the same CronJob in batch/v1, which then runs a Job a minute. Applied by
+    the ``hello_cronjob`` fixture when the module starts (see there)."""
+    path = example(CRONJOB)
+    assert hello_cronjob.refused.strip() == (
         f'error: resource mapping not found for name: "hello" namespace: "" from "{path}": '
         'no matches for kind "CronJob" in version "batch/v1beta1"\n'
         "ensure CRDs are installed first"
     )
-    manifest = Path(path).read_text().replace("batch/v1beta1", "batch/v1")
-    # its Jobs' pods go with them (garbage collection); their names are not known up front
-    said = applied("application/job/cronjob.yaml", pods=None, text=manifest)
-    assert said == "cronjob.batch/hello created\n"
-    [row] = table(kubectl, "cronjob", "hello")
+    assert hello_cronjob.said == "cronjob.batch/hello created\n"
+    row = hello_cronjob.row
     assert (row["SCHEDULE"], row["TIMEZONE"], row["SUSPEND"]) == ("* * * * *", "<none>", "False")
     assert row["ACTIVE"] in ("0", "1"), row  # 1 if a minute began since the apply
 

@@ -16,7 +16,7 @@ import re
 from dataclasses import dataclass
 
 from minikube_py.kubectl import main
-from tests.e2e.conftest import Kubectl
+from tests.e2e.conftest import KUBECTL_SECONDS, Kubectl
 
 
 @dataclass(frozen=True)
@@ -72,6 +72,26 @@ def same(kubectl: Kubectl, *args: str, stdin: str | None = None) -> Result:
     kubectl's result, for further checks."""
     expected = real(kubectl, *args, stdin=stdin)
     got = builtin(kubectl, *args, stdin=stdin)
+    return _compare(args, expected, got)
+
+
+def same_at_once(kubectl: Kubectl, *args: str) -> Result:
+    """``same`` for a read-only command that takes its time, as a watch that lasts until its
+    ``--request-timeout``: the real kubectl runs as a child process while the built-in one runs
+    here, so the two waits overlap instead of adding up. Only for commands that change
+    nothing: two writes at once could see each other's effects."""
+    process = kubectl.popen(*args)
+    try:
+        got = builtin(kubectl, *args)
+        out, err = process.communicate(timeout=KUBECTL_SECONDS)
+    finally:
+        if process.poll() is None:
+            process.kill()  # our own child, by its pid
+            process.wait(10)
+    return _compare(args, Result(process.returncode, out, err), got)
+
+
+def _compare(args: tuple[str, ...], expected: Result, got: Result) -> Result:
     shown = " ".join(args)
     assert mask(got.out) == mask(expected.out), f"kubectl {shown}: stdout differs"
     assert mask(got.err) == mask(expected.err), f"kubectl {shown}: stderr differs"

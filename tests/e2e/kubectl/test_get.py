@@ -15,7 +15,7 @@ import threading
 import pytest
 
 from tests.e2e.conftest import Kubectl
-from tests.e2e.kubectl.golden import builtin, mask, real, same
+from tests.e2e.kubectl.golden import builtin, mask, real, same, same_at_once
 
 WAIT = "--timeout=60s"
 
@@ -265,15 +265,18 @@ def test_watch_prints_a_line_per_change(kubectl: Kubectl, ns: str, flags: tuple[
 
 
 def test_watch_ends_with_the_request_timeout(kubectl: Kubectl, web: str) -> None:
+    # both kubectls watch at once (same_at_once): each command lasts its request timeout
     n = ("-n", web)
-    same(kubectl, *n, "get", "cm", "-w", "--request-timeout=2s")
-    same(kubectl, *n, "get", "deploy", "web", "-w", "--request-timeout=2s")
-    same(kubectl, *n, "get", "cm", "-l", "nothing=here", "-w", "--request-timeout=1s")
-    same(kubectl, *n, "get", "cm,pods", "-w", "--request-timeout=1s")
+    same_at_once(kubectl, *n, "get", "cm", "-w", "--request-timeout=2s")
+    same_at_once(kubectl, *n, "get", "deploy", "web", "-w", "--request-timeout=2s")
+    same_at_once(kubectl, *n, "get", "cm", "-l", "nothing=here", "-w", "--request-timeout=1s")
+    same_at_once(kubectl, *n, "get", "cm,pods", "-w", "--request-timeout=1s")
     events = ("-w", "--output-watch-events", "--request-timeout=1s")
-    same(kubectl, *n, "get", "cm", *events, "-o", "json")
-    same(kubectl, *n, "get", "cm", *events, "-o", "yaml")
-    same(kubectl, *n, "get", "cm", *events, "-o", "custom-columns=NAME:.object.metadata.name")
+    same_at_once(kubectl, *n, "get", "cm", *events, "-o", "json")
+    same_at_once(kubectl, *n, "get", "cm", *events, "-o", "yaml")
+    same_at_once(
+        kubectl, *n, "get", "cm", *events, "-o", "custom-columns=NAME:.object.metadata.name"
+    )
 
 
 def test_real_and_builtin_agree_on_exit_codes(kubectl: Kubectl, ns: str) -> None:
