@@ -20,7 +20,8 @@ HOME and MINIKUBE_PY_HOME, the default SQLite file store) until the real ``kubec
 shows the node Ready — what a user waits for at a prompt — against etcd 3.4's own start until
 its ``/health`` says healthy (``EtcdServer`` from store_vs_etcd.py), alternating, ``--runs``
 of each (default 3) after one untimed start of each; each profile is deleted afterwards.
-Goal (issue 9): <= 2x etcd alone.
+Goal (issue 9): <= 2x etcd alone. Beside them, the floor: a fresh interpreter that only
+imports the libraries DESIGN.md chose for the server (aiohttp, SQLAlchemy, cryptography).
 Skipped with a message where etcd or kubectl is missing.
 """
 
@@ -121,6 +122,22 @@ def etcd_start(binary: str) -> float:
             return time.perf_counter() - started
 
 
+# The libraries DESIGN.md chose for the server (aiohttp, SQLAlchemy, cryptography): a Python
+# process that only imports them is the floor under any start of ours.
+_FLOOR = "import aiohttp.web, sqlalchemy.engine, cryptography.x509"
+
+
+def import_floor() -> float:
+    """Seconds for a fresh interpreter to import the chosen libraries and exit."""
+    import os
+    import subprocess
+
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    started = time.perf_counter()
+    subprocess.run([sys.executable, "-c", _FLOOR], env=env, check=True, timeout=60)
+    return time.perf_counter() - started
+
+
 def versus_etcd(runs: int) -> None:
     import shutil
 
@@ -133,11 +150,14 @@ def versus_etcd(runs: int) -> None:
         return
     cli_start(kubectl)  # untimed: bytecode written, page cache warm, as for the etcd binary
     etcd_start(etcd)
-    ours, theirs = [], []
+    import_floor()
+    ours, theirs, floors = [], [], []
     for _ in range(runs):
         theirs.append(etcd_start(etcd) * 1000)
         ours.append(cli_start(kubectl) * 1000)
+        floors.append(import_floor() * 1000)
     mine, peer = statistics.median(ours), statistics.median(theirs)
+    floor = statistics.median(floors)
     print(
         f"minikube-py start -> kubectl Ready  median {mine:7.0f} ms  "
         f"(runs: {', '.join(f'{t:.0f}' for t in ours)})"
@@ -145,6 +165,10 @@ def versus_etcd(runs: int) -> None:
     print(
         f"etcd 3.4 start -> healthy (peer)    median {peer:7.0f} ms  "
         f"(runs: {', '.join(f'{t:.0f}' for t in theirs)})"
+    )
+    print(
+        f"floor: python -c '{_FLOOR}'  median {floor:5.0f} ms = {floor / peer:.2f}x etcd "
+        "(the chosen libraries' import alone, before any work)"
     )
     print(f"ratio minikube-py start / etcd: {mine / peer:.2f}x")
     print(f"goal minikube-py start <= 2x etcd: {'met' if mine <= 2 * peer else 'NOT met'}")
