@@ -88,6 +88,9 @@ async def test_the_ingress_controller_follows_the_record_live(tmp_path: Path) ->
             record = {"metadata": {"name": CONFIG_MAP}, "data": {"ingress": "true"}}
             await client.create(CONFIGMAPS, NAMESPACE, record)
             await until(lambda: listening(address, port), "the controller listens")
+            # the manager records the controller once it says it is ready, a moment after
+            # its listener accepts: wait for that, not only for the port
+            await until(lambda: cluster.networking.ingress is not None, "the manager has it")
             assert cluster.networking.ingress is not None
             assert cluster.networking.ingress.http_port == port
             await until_equal(lambda: annotation(client), "ingress", "the manager says it runs")
