@@ -77,6 +77,8 @@ class Entry:
             entry["time"] = self.time
         entry["fieldsType"] = "FieldsV1"
         unread = self._fields is None and self.raw is not None
+        # An unread entry's JSON goes out as the very dict it came in as (no copy: the old
+        # object it was read from is dropped after the write, and nothing changes it).
         entry["fieldsV1"] = self.raw if unread else fieldsv1.encode(self.fields)
         if self.subresource:
             entry["subresource"] = self.subresource

@@ -92,19 +92,24 @@ def record_update(
     if old is None and not entries and not subresource:
         created = created_fields(rt, new)
         if created is not None:  # most creates: one entry, every field the creator's
-            _set_created(new, manager, rt.api_version, created)
+            # its fieldsV1 as made (``raw``): nothing to decode or encode again
+            when = now_rfc3339()
+            set_entries(
+                new, [Entry(manager, "Update", rt.api_version, None, time=when, raw=created)]
+            )
             return
     before = _without_managed_fields(old) if old is not None else empty_like(new)
     after = _without_managed_fields(new)
     root = fieldsets.root_schema(rt)
     added, modified, removed = fieldsets.compare(root, before, after)
     changed = owned(rt, added | modified, subresource)
+    taken = changed | removed  # what no other manager owns after this write
     writer = Entry(manager, "Update", rt.api_version, set(), subresource or "")
     for entry in entries:
         if entry.identity == writer.identity:
             writer = entry
-        elif entry.may_own(changed | removed):
-            entry.fields -= changed | removed
+        elif entry.may_own(taken):
+            entry.fields -= taken
     if not any(entry is writer for entry in entries):
         entries.append(writer)
     writer.api_version = rt.api_version
@@ -136,15 +141,6 @@ def created_fields(rt: ResourceType, obj: Object) -> dict[str, Any] | None:
         else:
             tree[f"f:{key}"] = {".": {}, **below} if below else {}
     return {name: tree[name] for name in sorted(tree)}
-
-
-def _set_created(obj: Object, manager: str, api_version: str, fields: dict[str, Any]) -> None:
-    metadata = obj.setdefault("metadata", {})
-    if not fields:
-        metadata.pop("managedFields", None)
-        return
-    entry = Entry(manager, "Update", api_version, set(), time=now_rfc3339()).to_json()
-    metadata["managedFields"] = [{**entry, "fieldsV1": fields}]
 
 
 def _without_managed_fields(obj: Object) -> Object:
