@@ -101,21 +101,31 @@ def is_ready(pod: Object) -> bool:
     return any(c.get("type") == "Ready" and c.get("status") == "True" for c in conditions)
 
 
+def all_ready(count: int) -> Callable[[str, Object], bool]:
+    """``done`` for ``watch_until``: ``count`` pods Ready, kept up event by event (the harness
+    shares the cluster's process, so it must not rescan every pod at every event)."""
+    ready: set[str] = set()
+
+    def done(kind: str, pod: Object) -> bool:
+        name = pod["metadata"]["name"]
+        if kind != "DELETED" and is_ready(pod):
+            ready.add(name)
+        else:
+            ready.discard(name)
+        return len(ready) >= count
+
+    return done
+
+
 async def watch_until(
-    client: Client, gvr: Any, done: Callable[[dict[str, Object]], bool], version: str
+    client: Client, gvr: Any, done: Callable[[str, Object], bool], version: str
 ) -> float:
-    """Follow ``gvr`` in the bench namespace from ``version`` until ``done(objects by name)``;
-    the moment it became true."""
-    seen: dict[str, Object] = {}
+    """Follow ``gvr`` in the bench namespace from ``version`` until ``done(kind, object)``
+    says so after an event; the moment it did."""
     events = client.watch(gvr, NAMESPACE, resource_version=version)
     async with asyncio.timeout(PHASE_TIMEOUT), contextlib.aclosing(events):
         async for kind, obj in events:
-            name = obj["metadata"]["name"]
-            if kind == "DELETED":
-                seen.pop(name, None)
-            else:
-                seen[name] = obj
-            if done(seen):
+            if done(kind, obj):
                 return time.perf_counter()
     raise RuntimeError("the watch ended early")
 
@@ -156,9 +166,7 @@ async def bare_pods(client: Client, count: int, phases: list[Phase]) -> None:
         }
 
     version = await current_version(client, PODS)
-    ready = asyncio.ensure_future(
-        watch_until(client, PODS, lambda s: sum(map(is_ready, s.values())) >= count, version)
-    )
+    ready = asyncio.ensure_future(watch_until(client, PODS, all_ready(count), version))
     with measured("peer: bare pods created by 50 clients -> all Ready", count, phases) as phase:
         began = phase.seconds
         await in_parallel(count, CREATE_CLIENTS, lambda i: client.create(PODS, NAMESPACE, pod(i)))
@@ -172,9 +180,10 @@ async def bare_pods(client: Client, count: int, phases: list[Phase]) -> None:
             await asyncio.sleep(0.2)
 
 
-def rolled(count: int, generation: int) -> Callable[[dict[str, Object]], bool]:
-    def done(seen: dict[str, Object]) -> bool:
-        obj = seen.get(NAME) or {}
+def rolled(count: int, generation: int) -> Callable[[str, Object], bool]:
+    def done(kind: str, obj: Object) -> bool:
+        if kind == "DELETED" or obj["metadata"]["name"] != NAME:
+            return False
         status = obj.get("status") or {}
         return (
             status.get("observedGeneration", 0) >= generation

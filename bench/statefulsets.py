@@ -102,9 +102,11 @@ def deployment(name: str, replicas: int) -> Object:
     }
 
 
-def all_ready(name: str, count: int) -> Callable[[dict[str, Object]], bool]:
-    def done(seen: dict[str, Object]) -> bool:
-        status = (seen.get(name) or {}).get("status") or {}
+def all_ready(name: str, count: int) -> Callable[[str, Object], bool]:
+    def done(kind: str, obj: Object) -> bool:
+        if kind == "DELETED" or obj["metadata"]["name"] != name:
+            return False
+        status = obj.get("status") or {}
         return status.get("readyReplicas") == count and status.get("replicas") == count
 
     return done
