@@ -142,12 +142,8 @@ def _stat(pid: int) -> ProcessInfo:
 
 def kill_session(sid: int) -> None:
     """SIGKILL the process group ``sid`` and every other process still in session ``sid``."""
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(sid, signal.SIGKILL)
-    for process in scan({sid}):
-        if process.state != "Z":
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.kill(process.pid, signal.SIGKILL)
+    _killpg(sid)
+    _sweep({sid}, kill=True)
 
 
 def reap_zombies(sessions: Collection[int]) -> list[ProcessInfo]:
@@ -155,15 +151,7 @@ def reap_zombies(sessions: Collection[int]) -> list[ProcessInfo]:
 
     A session's leader (pid == sid) is left alone: asyncio waits for it, and taking its exit
     status here would lose the container's exit code."""
-    me = os.getpid()
-    left = []
-    for process in scan(sessions):
-        if process.state == "Z" and process.ppid == me and process.pid != process.sid:
-            with contextlib.suppress(ChildProcessError):
-                os.waitpid(process.pid, os.WNOHANG)
-                continue
-        left.append(process)
-    return left
+    return _sweep(sessions, kill=False)
 
 
 async def clear_session(sid: int, *, patience: float = 2.0) -> bool:
@@ -174,13 +162,35 @@ async def clear_session(sid: int, *, patience: float = 2.0) -> bool:
     loop = asyncio.get_running_loop()
     deadline = loop.time() + patience
     while True:
-        kill_session(sid)
-        left = reap_zombies({sid})
+        _killpg(sid)
+        left = _sweep({sid}, kill=True)  # one look at /proc both kills and reaps
         if not any(process.state != "Z" or process.ppid == os.getpid() for process in left):
             return True
         if loop.time() > deadline:
             return False
         await asyncio.sleep(0.01)
+
+
+def _killpg(sid: int) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(sid, signal.SIGKILL)
+
+
+def _sweep(sessions: Collection[int], *, kill: bool) -> list[ProcessInfo]:
+    """One scan of ``sessions``: reap our zombies (leaders excepted, see ``reap_zombies``),
+    SIGKILL the living ones if ``kill``; return the members still present."""
+    me = os.getpid()
+    left = []
+    for process in scan(sessions):
+        if process.state == "Z" and process.ppid == me and process.pid != process.sid:
+            with contextlib.suppress(ChildProcessError):
+                os.waitpid(process.pid, os.WNOHANG)
+                continue
+        elif kill and process.state != "Z":
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(process.pid, signal.SIGKILL)
+        left.append(process)
+    return left
 
 
 class _LeaderProtocol(asyncio.subprocess.SubprocessStreamProtocol):
