@@ -19,6 +19,10 @@ back-off, ``activeDeadlineSeconds``). A pass, in order:
    crash-loop back-off once it has failed before (``starting.py`` does the starting); one
    whose image was changed in the spec is restarted with the new image;
 5. when nothing runs and nothing will restart, the pod is Succeeded or Failed for good.
+
+The worker is built in layers, each a module: the containers' configuration
+(``containerconfig.py``), starting them (``starting.py``), the sandbox (``sandboxes.py``), the
+status it writes after each pass (``podstatus.py``), and this loop on top.
 """
 
 from __future__ import annotations
@@ -26,21 +30,17 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from minikube_py.api.meta import parse_time
 from minikube_py.client.protocol import PODS, ApiError
 from minikube_py.kubelet.context import NodeContext
 from minikube_py.kubelet.eviction import exceeded, size_limits
+from minikube_py.kubelet.podstatus import StatusReporter
 from minikube_py.kubelet.records import ContainerRecord
-from minikube_py.kubelet.sandboxes import SandboxKeeper
-from minikube_py.kubelet.status import pod_status
 from minikube_py.logs import get_logger
 from minikube_py.runtime.protocol import ContainerError
 
 Object = dict[str, Any]
 _log = get_logger("kubelet")
 RETRY = 1.0  # seconds before a pass that failed (an API error) is tried again
-# Status fields a pass may drop; a merge patch must name them to remove them.
-_DROPPABLE = ("reason", "message", "podIP", "podIPs", "initContainerStatuses", "startTime")
 DEADLINE_MESSAGE = "Pod was active on the node longer than the specified deadline"
 
 
@@ -55,36 +55,22 @@ def _beyond_status(pod: Object) -> tuple[Any, Any]:
     return pod.get("spec"), meta
 
 
-class PodWorker(SandboxKeeper):
+class PodWorker(StatusReporter):
     """Keeps one pod's containers as its spec says; ``run`` until the pod is gone."""
 
     def __init__(
         self, ctx: NodeContext, pod: Object, *, rejected: tuple[str, str] | None = None
     ) -> None:
         spec = pod.get("spec") or {}
-        status = pod.get("status") or {}
         super().__init__(
             ctx,
             pod,
             [ContainerRecord(c, True) for c in spec.get("initContainers") or []],
             [ContainerRecord(c, False) for c in spec.get("containers") or []],
+            rejected=rejected,
         )
-        self.start_time = parse_time(status.get("startTime"))
-        self.override: tuple[str, str, str] | None = None
-        self.rejected = rejected is not None
-        if rejected is not None:
-            self.override = ("Failed", rejected[0], f"Pod was rejected: {rejected[1]}")
-        # A pod that ended before this kubelet saw it stays ended: its containers are gone.
-        self.terminal = rejected is not None or status.get("phase") in ("Succeeded", "Failed")
-        if self.terminal and rejected is None:
-            reason, message = status.get("reason", ""), status.get("message", "")
-            self.override = (str(status["phase"]), reason, message)
-        self.gone = False
         self.finished = False
         self.measured: float | None = None  # when its limited emptyDirs were last measured
-        self.written: Object | None = None
-        self._wake = asyncio.Event()
-        self._wake.set()
 
     # -- what the kubelet calls --------------------------------------------------------------
 
@@ -99,15 +85,6 @@ class PodWorker(SandboxKeeper):
         self.pod = pod
         self.gone = True
         self.wake()
-
-    def wake(self) -> None:
-        self._wake.set()
-
-    def current_pod(self) -> Object:
-        """The pod with the status this worker last wrote (it may not be back from the API)."""
-        if self.written is None:
-            return self.pod
-        return {**self.pod, "status": self.written}
 
     def container_id(self, name: str, previous: bool = False) -> str | None:
         for record in self.records:
@@ -308,52 +285,3 @@ class PodWorker(SandboxKeeper):
         self.ctx.crash_backoff.forget(self.uid)
         self.ctx.image_backoff.forget(self.uid)
         self.finished = True
-
-    # -- status --------------------------------------------------------------------------------
-
-    async def write_status(self) -> None:
-        """Compute the status; write it if it differs from the last one written."""
-        status = self._status()
-        if status == self.written:
-            return
-        patch_status = {key: None for key in _DROPPABLE if key not in status}
-        patch_status.update(status)
-        meta = self.pod["metadata"]
-        try:
-            await self.ctx.client.patch(
-                PODS,
-                meta.get("namespace"),
-                meta["name"],
-                {"metadata": {"uid": self.uid}, "status": patch_status},
-                subresource="status",
-            )
-        except ApiError as error:
-            # 404: deleted; 422 on the uid: deleted and re-made under its name — either way
-            # this worker's pod is gone (upstream's status manager skips such a write too).
-            if error.code == 404 or (error.code == 422 and "metadata.uid" in str(error)):
-                self.gone = True
-                self.wake()
-                return
-            raise
-        self.written = status
-
-    def _status(self) -> Object:
-        previous = self.written if self.written is not None else self.pod.get("status") or {}
-        if self.rejected and self.override is not None:
-            # Rejected at admission: nothing ran, only the verdict is reported (as upstream).
-            phase, reason, message = self.override
-            kept = [c for c in previous.get("conditions") or [] if c.get("type") == "PodScheduled"]
-            return {"phase": phase, "reason": reason, "message": message, "conditions": kept}
-        probes = self.ctx.prober_factory is not None
-        default = "PodInitializing" if self.init else "ContainerCreating"
-        return pod_status(
-            {**self.pod, "status": previous},
-            [r.view(default, probes) for r in self.init],
-            [r.view(default, probes) for r in self.app],
-            pod_ip=self.pod_ip,
-            host_ip=self.ctx.node.address,
-            start_time=self.start_time,
-            sandbox_ready=self.sandbox is not None,
-            now=self.ctx.clock.now(),
-            phase_override=self.override,
-        )
