@@ -8,10 +8,11 @@ kinds it has no rules for. With ``old`` it also applies the update rules: immuta
 frozen pod specs, immutable ConfigMaps and Secrets, a ClusterIP that may not move.
 
 This module holds the dispatcher and the small kinds (ConfigMap, Secret, Namespace); the
-others are in ``validation_pods.py``, ``validation_workloads.py``, ``validation_batch.py``,
-``validation_services.py``, ``validation_networking.py`` (Ingress, IngressClass) and
-``validation_network_policy.py``. Every function takes JSON-shaped input of any quality and never
-raises: a field of the wrong type reads as absent (the decoder and schema report types).
+others are in ``validation_pods.py``, ``validation_workloads.py``, ``validation_batch.py``
+(Jobs), ``validation_cronjobs.py``, ``validation_services.py``, ``validation_networking.py``
+(Ingress, IngressClass) and ``validation_network_policy.py``. Every function takes JSON-shaped
+input of any quality and never raises: a field of the wrong type reads as absent (the decoder
+and schema report types).
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from typing import Any
 from minikube_py.api.errors import Cause
 from minikube_py.api.meta import STANDARD_FINALIZERS
 from minikube_py.api.resources import ResourceType
-from minikube_py.api.validation_batch import validate_cron_job, validate_job
+from minikube_py.api.validation_batch import validate_job
 from minikube_py.api.validation_causes import (
     IMMUTABLE,
     as_dict,
@@ -39,6 +40,7 @@ from minikube_py.api.validation_causes import (
     text,
     too_long,
 )
+from minikube_py.api.validation_cronjobs import validate_cron_job
 from minikube_py.api.validation_formats import is_config_map_key, is_qualified_name
 from minikube_py.api.validation_network_policy import validate_network_policy
 from minikube_py.api.validation_networking import validate_ingress, validate_ingress_class

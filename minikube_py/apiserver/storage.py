@@ -6,7 +6,8 @@ with finalizers that are only *marked* for deletion until their finalizers are g
 updates that do not change ``resourceVersion``, patches applied to the latest version and
 retried when someone else wrote in between, ``dryRun`` that runs everything but the write.
 ``Storage`` is that layer — upstream's generic registry store — and both the HTTP handlers
-and the in-process client call it, so they cannot behave differently.
+and the in-process client call it, so they cannot behave differently. What a DELETE means
+(finalizers, grace periods, preconditions) is ``deletion``'s part.
 """
 
 from __future__ import annotations
@@ -16,11 +17,15 @@ from collections.abc import Callable
 from typing import Any
 
 from minikube_py.api import errors
-from minikube_py.api.customresources import CLEANUP_FINALIZER, is_crd
-from minikube_py.api.meta import now_rfc3339
 from minikube_py.api.registry import Registry
 from minikube_py.api.resources import ResourceType
-from minikube_py.apiserver import admission, managedfields, serviceaccounts, storageadmission
+from minikube_py.apiserver import (
+    admission,
+    deletion,
+    managedfields,
+    serviceaccounts,
+    storageadmission,
+)
 from minikube_py.apiserver.allocation import ServiceAllocator
 from minikube_py.apiserver.decoding import MAX_OBJECT_BYTES
 from minikube_py.apiserver.listing import Lister, ListOptions
@@ -40,11 +45,6 @@ from minikube_py.apiserver.watchcache import WatchCache
 from minikube_py.store import AlreadyExists, Conflict, NotFound, Store
 
 _PATCH_RETRIES = 100  # upstream's GuaranteedUpdate retries until the request's deadline
-DELETE_ATTEMPTS = 5  # a DELETE that loses a write race reads again, at most this often
-
-
-class _Raced(Exception):
-    """Another write came between a DELETE's read and its write."""
 
 
 class Storage:
@@ -238,7 +238,7 @@ class Storage:
                     and not metadata.get("deletionGracePeriodSeconds")
                     and not holds_content(rt, new)
                 ):
-                    return await self._remove(rt, namespace, name, revision)
+                    return await self.remove(rt, namespace, name, revision)
                 try:
                     value = _sized(rt, new)
                     kv = await self.store.update(k, value, expected_revision=revision)
@@ -261,105 +261,20 @@ class Storage:
         *,
         dry_run: bool = False,
     ) -> Object:
-        """DELETE: remove the object, or mark it if finalizers must run first.
-
-        Like upstream's GuaranteedUpdate, a write that lost a race with another (a status
-        update between our read and our write) is tried again on a fresh read, so a DELETE
-        only answers 409 when its own preconditions no longer hold."""
-        options = options or {}
-        for _ in range(DELETE_ATTEMPTS - 1):
-            with contextlib.suppress(_Raced):
-                return await self._delete_once(rt, namespace, name, options, dry_run=dry_run)
-        try:
-            return await self._delete_once(rt, namespace, name, options, dry_run=dry_run)
-        except _Raced:
-            raise errors.conflict(rt, name, errors.STALE) from None
-
-    async def _delete_once(
-        self,
-        rt: ResourceType,
-        namespace: str | None,
-        name: str,
-        options: dict[str, Any],
-        *,
-        dry_run: bool,
-    ) -> Object:
-        old = await self.get(rt, namespace, name)
-        _check_preconditions(rt, old, options.get("preconditions") or {})
-        metadata = old["metadata"]
-        finalizers = list(metadata.get("finalizers") or [])
-        if (
-            is_crd(rt)
-            and CLEANUP_FINALIZER not in finalizers
-            and not metadata.get("deletionTimestamp")
-        ):
-            finalizers.append(CLEANUP_FINALIZER)  # as upstream's CRD REST: its objects go first
-        policy = options.get("propagationPolicy")
-        if policy == "Foreground" and "foregroundDeletion" not in finalizers:
-            finalizers.append("foregroundDeletion")
-        elif policy == "Orphan" and "orphan" not in finalizers:
-            finalizers.append("orphan")
-        # a pod runs on a node until its kubelet confirms it stopped — unless it is not on a
-        # node yet or has already ended (upstream's CheckGracefulDelete: those go at once)
-        graceful = (
-            rt.kind == "Pod"
-            and _grace_seconds(old, options) > 0
-            and bool((old.get("spec") or {}).get("nodeName"))
-            and (old.get("status") or {}).get("phase") not in ("Succeeded", "Failed")
-        )
-        # a namespace is marked by its first delete; later ones remove it once it is finalized
-        first_or_held = not metadata.get("deletionTimestamp") or holds_content(rt, old)
-        if finalizers or graceful or (rt.kind == "Namespace" and first_or_held):
-            unchanged = finalizers == (metadata.get("finalizers") or [])
-            grace = _grace_seconds(old, options) if graceful else 0
-            current = metadata.get("deletionGracePeriodSeconds")
-            if metadata.get("deletionTimestamp"):
-                # A second delete may only shorten the grace period: the kubelet's final one
-                # (0) lets the last finalizer's removal take the object away, as upstream.
-                if current is not None:
-                    grace = min(grace, int(current))
-                if unchanged and (current is None or grace >= int(current)):
-                    return old  # already being deleted, no sooner
-            marked: Object = json_copy(old)
-            marked["metadata"]["finalizers"] = finalizers or None
-            marked["metadata"]["deletionTimestamp"] = (
-                metadata.get("deletionTimestamp") or now_rfc3339()
-            )
-            marked["metadata"]["deletionGracePeriodSeconds"] = grace
-            if rt.kind == "Namespace":
-                marked.setdefault("status", {})["phase"] = "Terminating"
-            if not marked["metadata"]["finalizers"]:
-                del marked["metadata"]["finalizers"]
-            if dry_run:
-                return marked
-            revision = int(metadata["resourceVersion"])
-            self.recent.forget(key(rt, namespace, name))
-            try:
-                kv = await self.store.update(
-                    key(rt, namespace, name), write(rt, marked), expected_revision=revision
-                )
-            except Conflict:
-                raise _Raced from None
-            return read(rt, kv)
-        if dry_run:
-            return old
-        try:
-            return await self._remove(rt, namespace, name, int(metadata["resourceVersion"]))
-        except errors.ApiError as error:
-            if error.code == 409:
-                raise _Raced from None
-            raise
+        """DELETE: remove the object, or mark it if finalizers must run first (``deletion``)."""
+        return await deletion.delete(self, rt, namespace, name, options or {}, dry_run=dry_run)
 
     async def finalize(self, rt: ResourceType, obj: Object) -> Object:
         """Remove an object that was marked for deletion, whatever its finalizers."""
         metadata = obj["metadata"]
-        return await self._remove(
+        return await self.remove(
             rt, metadata.get("namespace"), metadata["name"], int(metadata["resourceVersion"])
         )
 
-    async def _remove(
+    async def remove(
         self, rt: ResourceType, namespace: str | None, name: str, revision: int
     ) -> Object:
+        """Delete the key at ``revision`` for good (compare-and-swap: 409 if it moved on)."""
         self.recent.forget(key(rt, namespace, name))
         try:
             kv = await self.store.delete(key(rt, namespace, name), expected_revision=revision)
@@ -376,30 +291,3 @@ def _sized(rt: ResourceType, obj: Object) -> bytes:
     if len(data) > MAX_OBJECT_BYTES:
         raise errors.too_large("etcdserver: request is too large")
     return data
-
-
-def _grace_seconds(obj: Object, options: dict[str, Any]) -> int:
-    given = options.get("gracePeriodSeconds")
-    if isinstance(given, int):
-        return max(given, 0)
-    return int((obj.get("spec") or {}).get("terminationGracePeriodSeconds", 30) or 0)
-
-
-def _check_preconditions(rt: ResourceType, obj: Object, preconditions: dict[str, Any]) -> None:
-    metadata = obj["metadata"]
-    uid, version = preconditions.get("uid"), preconditions.get("resourceVersion")
-    name = metadata.get("name", "")
-    if uid is not None and uid != metadata.get("uid"):
-        raise errors.conflict(
-            rt,
-            name,
-            f"Precondition failed: UID in precondition: {uid}, UID in object meta: "
-            f"{metadata.get('uid')}",
-        )
-    if version is not None and version != metadata.get("resourceVersion"):
-        raise errors.conflict(
-            rt,
-            name,
-            f"Precondition failed: ResourceVersion in precondition: {version}, "
-            f"ResourceVersion in object meta: {metadata.get('resourceVersion')}",
-        )

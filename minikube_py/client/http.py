@@ -4,17 +4,15 @@ A node agent in its own process, a test driving a cluster from outside, or any s
 the API server the way ``kubectl`` does: ``GET /apis/apps/v1/namespaces/default/deployments``
 with JSON bodies, authenticated by a client certificate (mutual TLS) or a bearer token. One
 ``aiohttp`` session keeps connections alive between requests. An error response is a
-``Status`` body; it is raised as the same ``ApiError`` the in-process client raises.
-
-A watch is a long ``GET ...?watch=true`` answered with a chunked stream of JSON objects, one
-per line (``{"type": "ADDED", "object": {...}}``). Lines are reassembled from the chunks
-here rather than with ``readline``, whose buffer limit is smaller than the largest object the
-server stores (1.5 MiB).
+``Status`` body; it is raised as the same ``ApiError`` the in-process client raises. A watch
+is a long ``GET ...?watch=true`` answered with a stream of JSON lines. ``httpwire`` holds
+those translations (errors, query parameters, the watch stream); this module is the client.
 """
 
 from __future__ import annotations
 
 import builtins
+import contextlib
 import json
 import ssl
 from collections.abc import AsyncGenerator
@@ -23,7 +21,7 @@ from typing import Any
 
 import aiohttp
 
-from minikube_py.api.errors import ApiError
+from minikube_py.client import httpwire
 from minikube_py.client.kubeconfig import load_kubeconfig
 from minikube_py.client.protocol import (
     GVR,
@@ -33,48 +31,7 @@ from minikube_py.client.protocol import (
     PatchType,
     delete_options,
     name_of,
-    raise_watch_error,
 )
-
-_REASONS = {
-    400: "BadRequest",
-    401: "Unauthorized",
-    403: "Forbidden",
-    404: "NotFound",
-    405: "MethodNotAllowed",
-    409: "Conflict",
-    410: "Expired",
-    413: "RequestEntityTooLarge",
-    415: "UnsupportedMediaType",
-    422: "Invalid",
-    429: "TooManyRequests",
-    500: "InternalError",
-    503: "ServiceUnavailable",
-    504: "Timeout",
-}
-
-
-def _error(status: int, raw: bytes) -> ApiError:
-    """The ``ApiError`` an error response describes (a ``Status``, or whatever came back)."""
-    try:
-        body = json.loads(raw)
-    except ValueError:
-        body = None
-    if isinstance(body, dict) and body.get("kind") == "Status":
-        code = body.get("code")
-        return ApiError(
-            code if isinstance(code, int) and code else status,
-            str(body.get("reason") or _REASONS.get(status, "Unknown")),
-            str(body.get("message") or ""),
-            details=body.get("details"),
-        )
-    text = raw.decode("utf-8", "replace").strip()
-    return ApiError(status, _REASONS.get(status, "Unknown"), text or f"HTTP {status}")
-
-
-def _query(**values: Any) -> dict[str, str]:
-    """Query parameters, leaving out the unset ones (aiohttp wants strings)."""
-    return {k: str(v).lower() if isinstance(v, bool) else str(v) for k, v in values.items() if v}
 
 
 class HttpClient:
@@ -165,7 +122,7 @@ class HttpClient:
         ) as response:
             raw = await response.read()
             if response.status >= 400:
-                raise _error(response.status, raw)
+                raise httpwire.error(response.status, raw)
             return raw
 
     async def _request(
@@ -195,7 +152,7 @@ class HttpClient:
         continue_token: str | None = None,
         resource_version: str = "",
     ) -> Object:
-        params = _query(
+        params = httpwire.query(
             labelSelector=label_selector,
             fieldSelector=field_selector,
             limit=limit,
@@ -214,7 +171,7 @@ class HttpClient:
         field_selector: str = "",
         timeout_seconds: int | None = None,
     ) -> AsyncGenerator[tuple[str, Object], None]:
-        params = _query(
+        params = httpwire.query(
             watch=True,
             resourceVersion=resource_version,
             labelSelector=label_selector,
@@ -231,19 +188,10 @@ class HttpClient:
             server_hostname=self._server_hostname,
         ) as response:
             if response.status >= 400:
-                raise _error(response.status, await response.read())
-            buffer = bytearray()
-            async for chunk in response.content.iter_any():
-                buffer += chunk
-                start = 0
-                while (end := buffer.find(b"\n", start)) >= 0:
-                    line = bytes(buffer[start:end])
-                    start = end + 1
-                    if line.strip():
-                        yield _event(line)
-                del buffer[:start]
-            if bytes(buffer).strip():
-                yield _event(bytes(buffer))
+                raise httpwire.error(response.status, await response.read())
+            async with contextlib.aclosing(httpwire.watch_events(response)) as events:
+                async for event in events:
+                    yield event
 
     async def create(
         self,
@@ -254,7 +202,7 @@ class HttpClient:
         dry_run: bool = False,
         subresource: str | None = None,
     ) -> Object:
-        params = _query(dryRun="All" if dry_run else "")
+        params = httpwire.query(dryRun="All" if dry_run else "")
         if subresource is None:
             path = gvr.path(namespace)
         else:
@@ -265,14 +213,14 @@ class HttpClient:
         self, gvr: GVR, namespace: str | None, obj: Object, *, dry_run: bool = False
     ) -> Object:
         path = gvr.path(namespace, name_of(obj))
-        params = _query(dryRun="All" if dry_run else "")
+        params = httpwire.query(dryRun="All" if dry_run else "")
         return await self._request("PUT", path, params=params, body=obj)
 
     async def update_status(
         self, gvr: GVR, namespace: str | None, obj: Object, *, dry_run: bool = False
     ) -> Object:
         path = gvr.path(namespace, name_of(obj), "status")
-        params = _query(dryRun="All" if dry_run else "")
+        params = httpwire.query(dryRun="All" if dry_run else "")
         return await self._request("PUT", path, params=params, body=obj)
 
     async def patch(
@@ -289,7 +237,7 @@ class HttpClient:
         return await self._request(
             "PATCH",
             gvr.path(namespace, name, subresource),
-            params=_query(dryRun="All" if dry_run else ""),
+            params=httpwire.query(dryRun="All" if dry_run else ""),
             body=patch,
             content_type=PATCH_CONTENT_TYPES[patch_type],
         )
@@ -334,14 +282,3 @@ class HttpClient:
 
     async def __aexit__(self, *exc_info: object) -> None:
         await self.close()
-
-
-def _event(line: bytes) -> tuple[str, Object]:
-    try:
-        event = json.loads(line)
-        event_type, obj = str(event["type"]), event["object"]
-    except (ValueError, KeyError, TypeError):
-        raise ApiError(500, "InternalError", f"malformed watch event: {line[:200]!r}") from None
-    if event_type == "ERROR":
-        raise_watch_error(obj)
-    return event_type, obj

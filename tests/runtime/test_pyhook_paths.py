@@ -35,10 +35,12 @@ SA = "/var/run/secrets/kubernetes.io/serviceaccount"
 
 @pytest.fixture
 def hook(monkeypatch: pytest.MonkeyPatch) -> Iterator[ModuleType]:
-    """The hook module loaded apart, without a table or pod address (it patches nothing)."""
+    """The hook's volume module loaded apart, without a table (it patches nothing)."""
     monkeypatch.delenv("MINIKUBE_PY_MOUNTS", raising=False)
     monkeypatch.delenv("POD_IP", raising=False)
-    spec = importlib.util.spec_from_file_location("_hook_under_test", pyhook.HOOK)
+    spec = importlib.util.spec_from_file_location(
+        "_hook_under_test", pyhook.HOOK.with_name("_minikube_py_mounts.py")
+    )
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
