@@ -12,7 +12,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from minikube_py.api import defaults, errors, meta, validation
+from minikube_py.api import defaults, errors, meta, stamps, validation
 from minikube_py.api.defaults_workloads import generate_job_selector
 from minikube_py.api.resources import ResourceType
 from minikube_py.apiserver import customadmission, storageadmission
@@ -78,9 +78,9 @@ def prepare_create(rt: ResourceType, obj: Object, *, namespace: str | None) -> O
     for field in _SERVER_OWNED:
         metadata.pop(field, None)
     if not metadata.get("name") and isinstance(metadata.get("generateName"), str):
-        metadata["name"] = meta.generate_name(metadata["generateName"])
-    metadata["uid"] = meta.new_uid()
-    metadata["creationTimestamp"] = meta.now_rfc3339()
+        metadata["name"] = stamps.generate_name(metadata["generateName"])
+    metadata["uid"] = stamps.new_uid()
+    metadata["creationTimestamp"] = stamps.now_rfc3339()
     if rt.has_status:
         metadata["generation"] = 1
         obj["status"] = copy.deepcopy(_INITIAL_STATUS.get(rt.kind, {}))

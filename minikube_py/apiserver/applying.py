@@ -24,8 +24,8 @@ from typing import Any
 
 from minikube_py.api import applymerge, defaults, errors, fieldsets, validation
 from minikube_py.api.fieldsets import Path
-from minikube_py.api.meta import now_rfc3339
 from minikube_py.api.resources import ResourceType
+from minikube_py.api.stamps import now_rfc3339
 from minikube_py.apiserver import lastapplied, managedentries, managedfields
 from minikube_py.apiserver.managedentries import Entry
 from minikube_py.apiserver.managedfields import Object

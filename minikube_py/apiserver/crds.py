@@ -35,7 +35,7 @@ from minikube_py.api.customresources import (
     CustomResourceType,
     types_from_crd,
 )
-from minikube_py.api.meta import now_rfc3339
+from minikube_py.api.stamps import now_rfc3339
 from minikube_py.apiserver.listing import ListOptions
 from minikube_py.apiserver.objects import Object, prefix
 from minikube_py.apiserver.storage import Storage

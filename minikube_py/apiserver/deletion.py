@@ -22,8 +22,8 @@ from typing import TYPE_CHECKING, Any
 
 from minikube_py.api import errors
 from minikube_py.api.customresources import CLEANUP_FINALIZER, is_crd
-from minikube_py.api.meta import now_rfc3339
 from minikube_py.api.resources import ResourceType
+from minikube_py.api.stamps import now_rfc3339
 from minikube_py.apiserver.namespaces import holds_content
 from minikube_py.apiserver.objects import Object, json_copy, key, read, write
 from minikube_py.store import Conflict

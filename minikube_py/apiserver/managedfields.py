@@ -20,8 +20,8 @@ from typing import Any
 
 from minikube_py.api import errors, fieldsets, fieldsv1
 from minikube_py.api.fieldsets import Path
-from minikube_py.api.meta import now_rfc3339
 from minikube_py.api.resources import ResourceType
+from minikube_py.api.stamps import now_rfc3339
 from minikube_py.apiserver.managedentries import Entry, decode, set_entries
 
 Object = dict[str, Any]

@@ -25,7 +25,7 @@ from __future__ import annotations
 import asyncio
 from typing import TYPE_CHECKING, Any
 
-from minikube_py.api import errors, meta
+from minikube_py.api import errors, stamps
 from minikube_py.api.resources import ResourceType
 
 if TYPE_CHECKING:  # the storage calls this module, so only its type is imported
@@ -120,7 +120,7 @@ def mount_token(spec: Object) -> None:
         ),
         None,
     )
-    volume_name = existing or meta.generate_name(VOLUME_PREFIX)
+    volume_name = existing or stamps.generate_name(VOLUME_PREFIX)
     needed = False
     for key in ("initContainers", "containers"):
         for container in spec.get(key) or []:

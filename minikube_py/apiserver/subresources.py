@@ -22,9 +22,9 @@ from aiohttp import web
 
 from minikube_py.api import errors
 from minikube_py.api.customresources import CustomResourceType, custom_scale, set_custom_replicas
-from minikube_py.api.meta import now_rfc3339
 from minikube_py.api.printers import selector_string
 from minikube_py.api.resources import ResourceType
+from minikube_py.api.stamps import now_rfc3339
 from minikube_py.apiserver import decoding, managedfields
 from minikube_py.apiserver.objects import Object, apply_patch
 from minikube_py.apiserver.routing import Target

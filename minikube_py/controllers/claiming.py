@@ -28,8 +28,8 @@ import datetime
 from collections.abc import Sequence
 from typing import Any
 
-from minikube_py.api.meta import parse_time
 from minikube_py.api.selectors import LabelSelector
+from minikube_py.api.stamps import parse_time
 from minikube_py.client.protocol import GVR, PODS, REPLICASETS, ApiError, Client
 from minikube_py.controllers.podcontrol import REPLICA_SET, ControllerKind, controller_reference
 from minikube_py.logs import get_logger

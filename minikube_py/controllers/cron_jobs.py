@@ -19,7 +19,7 @@ import copy
 from datetime import UTC, datetime
 from typing import Any
 
-from minikube_py.api.meta import parse_time
+from minikube_py.api.stamps import parse_time
 from minikube_py.controllers.cron_schedule import load_zone
 
 Object = dict[str, Any]

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from minikube_py.api.meta import parse_time
+from minikube_py.api.stamps import parse_time
 from minikube_py.controllers.cron_schedule import Schedule, ScheduleError
 
 Object = dict[str, Any]

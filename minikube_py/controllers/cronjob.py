@@ -23,7 +23,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from minikube_py.api.meta import parse_time, rfc3339
+from minikube_py.api.stamps import parse_time, rfc3339
 from minikube_py.client.events import EventRecorder
 from minikube_py.client.protocol import CRONJOBS, JOBS, ApiError, Client
 from minikube_py.clock import Clock

@@ -26,7 +26,7 @@ from typing import Any
 
 import attrs
 
-from minikube_py.api.meta import parse_time
+from minikube_py.api.stamps import parse_time
 from minikube_py.client.events import EventRecorder
 from minikube_py.client.informer import Informer
 from minikube_py.client.protocol import REPLICASETS, ApiError, Client

@@ -28,7 +28,7 @@ import json
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from minikube_py.api.meta import parse_time
+from minikube_py.api.stamps import parse_time
 from minikube_py.client import DEPLOYMENTS
 from minikube_py.controllers.deployment_rollout import (
     go_atoi,

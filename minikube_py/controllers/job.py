@@ -26,8 +26,8 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from minikube_py.api.meta import rfc3339
 from minikube_py.api.selectors import LabelSelector
+from minikube_py.api.stamps import rfc3339
 from minikube_py.client.events import EventRecorder
 from minikube_py.client.informer import object_key
 from minikube_py.client.protocol import PODS, Client

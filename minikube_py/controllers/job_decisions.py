@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from minikube_py.api.meta import parse_time, rfc3339
+from minikube_py.api.stamps import parse_time, rfc3339
 from minikube_py.client.informer import object_key
 from minikube_py.controllers.job_failure_policy import match_pod_failure_policy
 from minikube_py.controllers.job_indexes import (

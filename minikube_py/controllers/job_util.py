@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from minikube_py.api.meta import parse_time, rfc3339
+from minikube_py.api.stamps import parse_time, rfc3339
 
 Object = dict[str, Any]
 TRACKING_FINALIZER = "batch.kubernetes.io/job-tracking"

@@ -29,7 +29,7 @@ import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from minikube_py.api.meta import micro_time
+from minikube_py.api.stamps import micro_time
 from minikube_py.client.events import EventRecorder
 from minikube_py.client.protocol import LEASES, ApiError, Client, Object
 from minikube_py.clock import Clock, SystemClock

@@ -21,7 +21,7 @@ promise that this controller will empty it. For each namespace being deleted it
 
 from __future__ import annotations
 
-from minikube_py.api.meta import rfc3339
+from minikube_py.api.stamps import rfc3339
 from minikube_py.client.protocol import NAMESPACES, ApiError, Object
 from minikube_py.controllers.controller import Controller
 from minikube_py.controllers.informers import SharedInformers

@@ -26,7 +26,7 @@ from typing import Any
 
 import attrs
 
-from minikube_py.api.meta import parse_time
+from minikube_py.api.stamps import parse_time
 from minikube_py.client.protocol import GVR, PODS, ApiError, Client, Object
 from minikube_py.clock import Clock
 

@@ -31,7 +31,7 @@ import functools
 from collections.abc import Callable
 from typing import Any
 
-from minikube_py.api.meta import rfc3339
+from minikube_py.api.stamps import rfc3339
 from minikube_py.client.events import EventRecorder
 from minikube_py.client.protocol import LEASES, NODES, PODS, ApiError, Client, Object
 from minikube_py.clock import Clock

@@ -19,7 +19,7 @@ from typing import Any
 
 import attrs
 
-from minikube_py.api.meta import rfc3339
+from minikube_py.api.stamps import rfc3339
 from minikube_py.controllers.nodelifecycle_taints import condition
 
 Object = dict[str, Any]

@@ -23,7 +23,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from minikube_py.api.meta import now_rfc3339
+from minikube_py.api.stamps import now_rfc3339
 from minikube_py.client.protocol import PERSISTENT_VOLUME_CLAIMS, PERSISTENT_VOLUMES, Client
 
 Object = dict[str, Any]

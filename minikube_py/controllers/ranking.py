@@ -32,7 +32,7 @@ import re
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from minikube_py.api.meta import parse_time
+from minikube_py.api.stamps import parse_time
 
 Object = dict[str, Any]
 DELETION_COST_ANNOTATION = "controller.kubernetes.io/pod-deletion-cost"

@@ -22,7 +22,7 @@ import copy
 from collections.abc import Iterable
 from typing import Any
 
-from minikube_py.api.meta import parse_time, rfc3339
+from minikube_py.api.stamps import parse_time, rfc3339
 from minikube_py.controllers.ranking import is_active, is_ready
 
 Object = dict[str, Any]

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from minikube_py.api.meta import rfc3339
+from minikube_py.api.stamps import rfc3339
 from minikube_py.client.events import EventRecorder
 from minikube_py.client.informer import object_key
 from minikube_py.client.protocol import NODES, PODS, ApiError, Client

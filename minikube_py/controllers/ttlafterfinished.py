@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from minikube_py.api.meta import parse_time
+from minikube_py.api.stamps import parse_time
 from minikube_py.client.protocol import JOBS, ApiError
 from minikube_py.controllers.controller import Controller
 from minikube_py.controllers.informers import SharedInformers

@@ -21,7 +21,7 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from minikube_py.api.meta import micro_time
+from minikube_py.api.stamps import micro_time
 from minikube_py.client.protocol import LEASES, NODES, ApiError, Client
 from minikube_py.logs import get_logger
 

@@ -27,7 +27,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
-from minikube_py.api.meta import rfc3339
+from minikube_py.api.stamps import rfc3339
 from minikube_py.client.events import EventRecorder
 from minikube_py.client.protocol import NODES, ApiError, Client
 from minikube_py.config import NodeConfig

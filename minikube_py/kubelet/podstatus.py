@@ -24,7 +24,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from minikube_py.api.meta import parse_time
+from minikube_py.api.stamps import parse_time
 from minikube_py.client.protocol import PODS, ApiError
 from minikube_py.kubelet.context import NodeContext
 from minikube_py.kubelet.records import ContainerRecord

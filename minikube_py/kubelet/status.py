@@ -28,8 +28,8 @@ from typing import Any, Literal
 
 import attrs
 
-from minikube_py.api.meta import rfc3339
 from minikube_py.api.quantities import QuantityError, parse_quantity
+from minikube_py.api.stamps import rfc3339
 
 Object = dict[str, Any]
 CONTAINER_ID_PREFIX = "minikube-py://"

@@ -11,15 +11,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from minikube_py.api.errors import Cause
-from minikube_py.api.meta import (
-    NAME_ALPHABET,
-    generate_name,
-    name_errors,
-    new_uid,
-    now_rfc3339,
-    validate_object_meta,
-)
+from minikube_py.api.meta import name_errors, validate_object_meta
 from minikube_py.api.resources import ResourceType
+from minikube_py.api.stamps import NAME_ALPHABET, generate_name, new_uid, now_rfc3339
 
 SUBDOMAIN = (
     "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or "

@@ -14,7 +14,7 @@ import contextlib
 from collections.abc import AsyncIterator
 from typing import Any
 
-from minikube_py.api.meta import rfc3339
+from minikube_py.api.stamps import rfc3339
 from minikube_py.client import DEPLOYMENTS, EVENTS, PODS, REPLICASETS, ApiError, Client
 from minikube_py.controllers import ControllerManager
 from minikube_py.controllers.deployment import DeploymentController

@@ -9,7 +9,7 @@ import contextlib
 from collections.abc import AsyncIterator
 from typing import Any
 
-from minikube_py.api.meta import rfc3339
+from minikube_py.api.stamps import rfc3339
 from minikube_py.client import EVENTS, PODS, Client
 from minikube_py.client.protocol import STATEFULSETS
 from minikube_py.controllers import ControllerManager

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from minikube_py.api.meta import micro_time
+from minikube_py.api.stamps import micro_time
 from minikube_py.client import CONFIGMAPS, LEASES, NAMESPACES, PODS, Client, Object
 from minikube_py.controllers import (
     Controller,

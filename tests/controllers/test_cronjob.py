@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from minikube_py.api.meta import parse_time, rfc3339
+from minikube_py.api.stamps import parse_time, rfc3339
 from minikube_py.client import CRONJOBS, EVENTS, JOBS, Client
 from minikube_py.controllers import ControllerManager
 from minikube_py.controllers.cronjob import CronJobController

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from minikube_py.api.meta import rfc3339
+from minikube_py.api.stamps import rfc3339
 from minikube_py.clock import FakeClock
 from minikube_py.controllers.deployment_conditions import (
     AVAILABLE,

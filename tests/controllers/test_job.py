@@ -9,8 +9,8 @@ import contextlib
 from collections.abc import AsyncIterator
 from typing import Any
 
-from minikube_py.api.meta import rfc3339
 from minikube_py.api.printers_workloads import JOB_COLUMNS
+from minikube_py.api.stamps import rfc3339
 from minikube_py.client import EVENTS, JOBS, PODS, Client
 from minikube_py.controllers import ControllerManager
 from minikube_py.controllers.job import JobController

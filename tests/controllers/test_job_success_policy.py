@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from minikube_py.api.meta import rfc3339
+from minikube_py.api.stamps import rfc3339
 from minikube_py.client import JOBS, PODS, Client
 from minikube_py.controllers.job_success_policy import match_success_policy
 from tests.controllers.stepping import SteppingClock, eventually

@@ -6,7 +6,7 @@ import asyncio
 import datetime
 from typing import Any
 
-from minikube_py.api.meta import micro_time
+from minikube_py.api.stamps import micro_time
 from minikube_py.client import EVENTS, LEASES, Client, Object
 from minikube_py.client.events import EventRecorder
 from minikube_py.controllers import LeaderElector

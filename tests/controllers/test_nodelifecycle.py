@@ -9,7 +9,7 @@ import contextlib
 from collections.abc import AsyncIterator
 from typing import Any
 
-from minikube_py.api.meta import micro_time, rfc3339
+from minikube_py.api.stamps import micro_time, rfc3339
 from minikube_py.client import EVENTS, NODES, PODS, Client
 from minikube_py.client.protocol import LEASES
 from minikube_py.controllers import ControllerManager

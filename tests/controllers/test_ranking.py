@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from minikube_py.api.meta import rfc3339
+from minikube_py.api.stamps import rfc3339
 from minikube_py.controllers.ranking import (
     DELETION_COST_ANNOTATION,
     deletion_cost,

@@ -12,7 +12,7 @@ import contextlib
 from collections.abc import AsyncIterator
 from typing import Any
 
-from minikube_py.api.meta import rfc3339
+from minikube_py.api.stamps import rfc3339
 from minikube_py.client import EVENTS, PODS, REPLICASETS, REPLICATION_CONTROLLERS, Client
 from minikube_py.controllers import ControllerManager, SharedInformers
 from minikube_py.controllers.podcontrol import REPLICA_SET, ControllerKind

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from minikube_py.api.meta import rfc3339
+from minikube_py.api.stamps import rfc3339
 from minikube_py.controllers.replicaset_status import (
     is_available,
     needs_status_update,

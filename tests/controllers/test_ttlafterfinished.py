@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from minikube_py.api.errors import ApiError
-from minikube_py.api.meta import rfc3339
+from minikube_py.api.stamps import rfc3339
 from minikube_py.client import JOBS, Client
 from minikube_py.controllers import ControllerManager
 from minikube_py.controllers.ttlafterfinished import TTLAfterFinishedController

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from minikube_py.api.meta import micro_time
+from minikube_py.api.stamps import micro_time
 from minikube_py.client import LEASES, NODES, ApiError, Client
 from minikube_py.kubelet.lease import NodeLease
 from tests.client.helpers import in_process_client
