@@ -45,7 +45,8 @@ class TokenManager:
     def __init__(self, client: Client, clock: Clock) -> None:
         self.client = client
         self.clock = clock
-        self._tokens: dict[TokenKey, Token] = {}
+        # by pod uid first: a node's pods each ask when their own tokens are due
+        self._tokens: dict[str, dict[TokenKey, Token]] = {}
 
     async def get(
         self, pod: Object, account: str, *, seconds: int, audiences: Sequence[str] = ()
@@ -54,7 +55,7 @@ class TokenManager:
         meta = pod["metadata"]
         uid = str(meta.get("uid", ""))
         key = (str(meta.get("namespace", "")), account, tuple(audiences), seconds, uid)
-        cached = self._tokens.get(key)
+        cached = self._tokens.get(uid, {}).get(key)
         if cached is not None and self.clock.now() < cached.refresh_at:
             return cached
         request: Object = {
@@ -78,14 +79,13 @@ class TokenManager:
         answer = await self.client.create(SERVICE_ACCOUNTS, key[0], request, subresource="token")
         granted = (answer.get("spec") or {}).get("expirationSeconds") or seconds
         token = Token(str(answer["status"]["token"]), fetched_at, float(granted))
-        self._tokens[key] = token
+        self._tokens.setdefault(uid, {})[key] = token
         return token
 
     def refresh_at(self, pod_uid: str) -> float | None:
         """When the first of the pod's tokens is due for renewal (None: it has none)."""
-        due = [token.refresh_at for key, token in self._tokens.items() if key[4] == pod_uid]
-        return min(due, default=None)
+        tokens = self._tokens.get(pod_uid, {})
+        return min((token.refresh_at for token in tokens.values()), default=None)
 
     def forget(self, pod_uid: str) -> None:
-        for key in [key for key in self._tokens if key[4] == pod_uid]:
-            del self._tokens[key]
+        self._tokens.pop(pod_uid, None)
