@@ -44,13 +44,8 @@ _stamp: tuple[int, str] = (0, "")
 
 def now_rfc3339(now: datetime | None = None) -> str:
     """A Kubernetes timestamp: RFC 3339, UTC, whole seconds (``2024-01-02T03:04:05Z``)."""
-    global _stamp
     if now is None:
-        second = int(time.time())
-        if _stamp[0] != second:  # formatting is the costly part: once per second
-            stamp = datetime.fromtimestamp(second, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-            _stamp = (second, stamp)
-        return _stamp[1]
+        return rfc3339(time.time())
     return now.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
@@ -63,7 +58,11 @@ def micro_time(moment: float) -> str:
 def rfc3339(moment: float) -> str:
     """Unix seconds as Kubernetes writes a ``Time``: whole seconds, UTC
     (``2024-01-02T03:04:05Z``)."""
-    return datetime.fromtimestamp(int(moment), UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    global _stamp
+    second = int(moment)
+    if _stamp[0] != second:  # formatting is the costly part: most calls ask for this second
+        _stamp = (second, datetime.fromtimestamp(second, UTC).strftime("%Y-%m-%dT%H:%M:%SZ"))
+    return _stamp[1]
 
 
 def parse_time(value: Any) -> float | None:

@@ -17,21 +17,16 @@ this module follows in small:
 
 from __future__ import annotations
 
-import datetime
 import time
 from typing import Any
 
+from minikube_py.api.stamps import now_rfc3339
 from minikube_py.client.protocol import EVENTS, Client
 from minikube_py.logs import get_logger
 
 Object = dict[str, Any]
 AGGREGATION_WINDOW = 600.0  # seconds, as client-go's event correlator
 _MAX_REMEMBERED = 4096  # aggregation keys kept; the oldest are forgotten first
-
-
-def _now() -> str:
-    moment = datetime.datetime.now(datetime.UTC).replace(microsecond=0)
-    return moment.isoformat().replace("+00:00", "Z")
 
 
 def _reference(obj: Object) -> Object:
@@ -78,7 +73,7 @@ class EventRecorder:
         source = {"component": self.component}
         if self.host:
             source["host"] = self.host
-        now = _now()
+        now = now_rfc3339()
         return {
             "apiVersion": "v1",
             "kind": "Event",
@@ -122,7 +117,7 @@ class EventRecorder:
             if seen is not None and time.monotonic() - seen[3] < AGGREGATION_WINDOW:
                 namespace, name, count, first = seen
                 await self.client.patch(
-                    EVENTS, namespace, name, {"count": count + 1, "lastTimestamp": _now()}
+                    EVENTS, namespace, name, {"count": count + 1, "lastTimestamp": now_rfc3339()}
                 )
                 self._seen[key] = (namespace, name, count + 1, first)
                 return
