@@ -7,12 +7,12 @@ served kind — metadata rules live in ``meta.validate_object_meta`` — and an 
 kinds it has no rules for. With ``old`` it also applies the update rules: immutable selectors,
 frozen pod specs, immutable ConfigMaps and Secrets, a ClusterIP that may not move.
 
-This module holds the dispatcher and the small kinds (ConfigMap, Secret, Namespace); the
-others are in ``validation_pods.py``, ``validation_workloads.py``, ``validation_batch.py``
-(Jobs), ``validation_cronjobs.py``, ``validation_services.py``, ``validation_networking.py``
-(Ingress, IngressClass) and ``validation_network_policy.py``. Every function takes JSON-shaped
-input of any quality and never raises: a field of the wrong type reads as absent (the decoder
-and schema report types).
+This module holds the dispatcher and the small kinds (ConfigMap, Secret, Namespace); the others
+are in ``validation_pods.py``, ``validation_workloads.py`` (with ``validation_strategies.py``),
+``validation_batch.py`` (Jobs), ``validation_cronjobs.py``, ``validation_services.py``,
+``validation_networking.py`` (Ingress, IngressClass) and ``validation_network_policy.py``. Every
+function takes JSON-shaped input of any quality and never raises: a field of the wrong type
+reads as absent (the decoder and schema report types).
 """
 
 from __future__ import annotations

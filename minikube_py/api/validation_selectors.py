@@ -4,7 +4,8 @@ A controller finds its pods by a label *selector* and makes them from a pod *tem
 helpers check the selector as upstream's ``metav1`` validation does, turn it into a
 ``LabelSelector``, check that the template's labels match it and that the template's pods
 restart ``Always``, and check rolling-update budgets, which are integers or percentages
-(``25%``). They are used by ``validation_workloads.py`` (apps) and ``validation_batch.py``.
+(``25%``). They are used by ``validation_workloads.py`` and ``validation_strategies.py``
+(apps) and ``validation_batch.py``.
 """
 
 from __future__ import annotations

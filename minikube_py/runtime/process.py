@@ -13,8 +13,9 @@ command as the leader of a new session with stdout and stderr piped into its CRI
   samples every container's CPU seconds and memory for ``usage`` (``usage``);
 - if this process dies, even by SIGKILL, the containers' direct children die with it
   (parent-death signal) and a supervisor kills the rest (``reaper``);
-- ``exec`` runs a command in the container's context (``execsession``), ``attach`` joins the
-  container's own streams (``attachment``; not in the protocol, the kubelet looks for it).
+- ``exec`` runs a command in the container's context, ``attach`` joins the container's own
+  streams (``entering``, ``execsession``, ``attachment``; ``attach`` is not in the protocol,
+  the kubelet looks for it).
 
 A container or exec with ``tty: true`` gets a pseudo-terminal instead of pipes (``terminal``).
 CPU limits are not enforced.
@@ -34,9 +35,9 @@ from pathlib import Path
 
 from ..logs import get_logger
 from .attachment import Attachment
-from .commands import ExecFailure, exec_error, resolve_argv
 from .containers import Container, build_container
-from .execsession import ProcessExecSession, start_exec
+from .entering import attach_to, exec_in
+from .execsession import ProcessExecSession
 from .hygiene import acquire_subreaper, kill_session, release_subreaper
 from .images.references import ImageNotFound
 from .images.store import Image, ImageStore
@@ -238,41 +239,18 @@ class ProcessRuntime:
         self, container_id: str, command: Sequence[str], *, stdin: bool = False, tty: bool = False
     ) -> ProcessExecSession:
         container = self._container(container_id)
-        if container.state != "running":
-            raise ContainerError("NotFound", f'container not found ("{container.config.name}")')
-        if not command:
-            raise ContainerError("BadRequest", "you must specify at least one command")
-        env = dict(container.env)
-        if tty:
-            env["TERM"] = "xterm"
-        exec_id = secrets.token_hex(32)
-        try:
-            mounts = [mount.container_path for mount in container.config.mounts]
-            argv = resolve_argv(command, env, container.paths.root, container.workdir, mounts)
-            session = await start_exec(
-                argv, cwd=container.workdir, env=env, stdin=stdin, tty=tty, reaper=self._reaper
-            )
-        except ExecFailure as failure:
-            raise exec_error(exec_id, failure.cause) from None
-        except OSError as error:
-            cause = f'exec: "{command[0]}": {os.strerror(error.errno or 0).lower()}'
-            raise exec_error(exec_id, cause) from None
-        container.execs.add(session)
-        session.add_done_callback(container.execs.discard)
-        self._execs.add(session)
+        session = await exec_in(
+            container, command, stdin=stdin, tty=tty, reaper=self._reaper, memory=self._memory
+        )
+        self._execs.add(session)  # for close(), should a session outlive its container
         session.add_done_callback(self._execs.discard)
-        self._memory.add_exec(container.id, session.pid)
-        session.add_done_callback(lambda done: self._memory.remove_exec(container.id, done.pid))
         return session
 
     async def attach(
         self, container_id: str, *, stdin: bool = False, tty: bool = False
     ) -> Attachment:
         """The running container's own streams (``kubectl attach``); see ``attachment``."""
-        container = self._container(container_id)
-        if container.state != "running":
-            raise ContainerError("NotFound", f'container not found ("{container.config.name}")')
-        return Attachment(container, stdin=stdin)
+        return attach_to(self._container(container_id), stdin=stdin)
 
     # ---- the runtime as a whole ----
 

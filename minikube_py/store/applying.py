@@ -1,9 +1,10 @@
 """How one write changes one key: the checks, the new row, the event and the answer.
 
 This is the heart of compare-and-swap, kept free of I/O so it reads like the rules it
-implements. The writer (``writing.py``) loads the current rows of every key in a batch once,
-then passes each write through ``apply`` in order — a later write in the same batch sees the
-earlier ones — and finally stores the changed rows in a few bulk statements.
+implements. The writer (``writing.py``, its transaction in ``committing.py``) loads the current
+rows of every key in a batch once, then passes each write through ``apply`` in order — a later
+write in the same batch sees the earlier ones — and finally stores the changed rows in a few
+bulk statements.
 
 The rules, as etcd and Kubernetes have them:
 

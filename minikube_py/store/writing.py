@@ -4,8 +4,8 @@ A durable commit costs one fsync, a millisecond or more; doing one per write wou
 whole cluster at a few hundred writes a second. So every write is queued to a single writer
 thread, which takes everything waiting (up to ``_MAX_BATCH``), applies the writes in one
 transaction — each still checked on its own (AlreadyExists, NotFound, Conflict) and given its
-own revision — and commits once. Callers are answered only after that commit: throughput grows
-with concurrency while every acknowledgement stays durable.
+own revision — and commits once (``committing.py``). Callers are answered only after that
+commit: throughput grows with concurrency while every acknowledgement stays durable.
 
 The writer is also the feed of the watch hub. After a commit it hands the batch's events to the
 event loop, *before* resolving the callers' futures, so a caller that wrote and then watches
@@ -26,21 +26,14 @@ from collections.abc import Callable
 from typing import Any
 
 import attrs
-from sqlalchemy import Connection, bindparam, select, update
+from sqlalchemy import Connection
 
 from minikube_py.logs import get_logger
-from minikube_py.store import schema
-from minikube_py.store.applying import Stored, WriteOp, apply
+from minikube_py.store.applying import WriteOp
+from minikube_py.store.committing import commit_batch, counter_query
 from minikube_py.store.database import Database, write_connection
 from minikube_py.store.encryption import ValueCodec
-from minikube_py.store.errors import (
-    AlreadyExists,
-    Conflict,
-    EncryptionError,
-    NotFound,
-    StoreClosed,
-    StoreError,
-)
+from minikube_py.store.errors import StoreClosed, StoreError
 from minikube_py.store.reading import current_revision, read_events
 from minikube_py.store.records import KeyValue, WatchEvent
 
@@ -59,43 +52,6 @@ class _Job:
 
 
 _STOP = object()
-
-_kv = schema.kv
-_SELECT_ROWS = select(_kv).where(_kv.c.key.in_(bindparam("keys", expanding=True)))
-_UPDATE_ROW = (
-    _kv.update()
-    .where(_kv.c.key == bindparam("k"))
-    .values(value=bindparam("v"), create_revision=bindparam("c"), mod_revision=bindparam("m"))
-)
-_DELETE_ROW = _kv.delete().where(_kv.c.key == bindparam("k"))
-_SET_REVISION = (
-    update(schema.counter).where(schema.counter.c.id == 1).values(revision=bindparam("revision"))
-)
-
-
-def _store_rows(
-    writer: Connection, before: dict[str, Stored], after: dict[str, Stored | None]
-) -> None:
-    """Bring ``kv`` from ``before`` to ``after`` (only keys whose row changed)."""
-    inserts, updates, deletes = [], [], []
-    for key, row in after.items():
-        old = before.get(key)
-        if row is old:
-            continue
-        if row is None:
-            deletes.append({"k": key})
-        elif old is None:
-            inserts.append({"key": key, **row._asdict()})
-        else:
-            updates.append(
-                {"k": key, "v": row.value, "c": row.create_revision, "m": row.mod_revision}
-            )
-    if deletes:
-        writer.execute(_DELETE_ROW, deletes)
-    if updates:
-        writer.execute(_UPDATE_ROW, updates)
-    if inserts:
-        writer.execute(_kv.insert(), inserts)
 
 
 class Writer:
@@ -122,10 +78,7 @@ class Writer:
         self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._closed = False
         self._thread = threading.Thread(target=self._run, name="store-writer", daemon=True)
-        self._counter_query = select(schema.counter.c.revision).where(schema.counter.c.id == 1)
-        if database.dialect == "postgresql":
-            # The row lock serialises writers across processes, so revisions commit in order.
-            self._counter_query = self._counter_query.with_for_update()
+        self._counter = counter_query(database.dialect)
 
     def start(self) -> None:
         self._thread.start()
@@ -207,7 +160,9 @@ class Writer:
     ) -> None:
         ops = [op for op, _ in batch]
         try:
-            outcomes, events = self._commit(writer, ops)
+            outcomes, events = commit_batch(
+                writer, ops, counter=self._counter, codec=self._codec, now=self._clock()
+            )
         except Exception as error:
             if len(ops) > 1:
                 # One bad write must not fail its neighbours: retry each alone.
@@ -224,39 +179,6 @@ class Writer:
         self._answer(
             [(fut, out) for (_, fut), out in zip(batch, outcomes, strict=True)], gap + events
         )
-
-    def _commit(
-        self, writer: Connection, ops: list[WriteOp]
-    ) -> tuple[list[KeyValue | StoreError], list[WatchEvent]]:
-        """Apply ``ops`` in one transaction: one read of their keys, a few bulk writes."""
-        outcomes: list[KeyValue | StoreError] = []
-        events: list[WatchEvent] = []
-        history: list[dict[str, Any]] = []
-        now = self._clock()
-        with writer.begin():
-            revision = writer.execute(self._counter_query).scalar_one()
-            keys = list({op.key: None for op in ops})
-            before = {
-                row.key: Stored(row.value, row.create_revision, row.mod_revision)
-                for row in writer.execute(_SELECT_ROWS, {"keys": keys})
-            }
-            after: dict[str, Stored | None] = dict(before)
-            for op in ops:
-                try:
-                    applied = apply(op, after.get(op.key), revision + 1, codec=self._codec, now=now)
-                except (AlreadyExists, NotFound, Conflict, EncryptionError) as error:
-                    outcomes.append(error)
-                    continue
-                revision += 1
-                after[op.key] = applied.row
-                outcomes.append(applied.answer)
-                events.append(applied.event)
-                history.append(applied.history)
-            if history:
-                _store_rows(writer, before, after)
-                writer.execute(schema.events.insert(), history)
-                writer.execute(_SET_REVISION, {"revision": revision})
-        return outcomes, events
 
     def _catch_up(self, reader: Connection) -> None:
         """Feed the hub with revisions other processes wrote since we last looked."""
