@@ -50,7 +50,9 @@ class Attachment:
         terminal = self._terminal()
         if terminal is not None:
             if self._stdin:
-                await write_terminal(terminal, data)
+                # asked before each write: the container may end (and its master's number be
+                # reused) while this waits on a full input buffer
+                await write_terminal(terminal, data, is_open=lambda: self._terminal() == terminal)
             return
         pipe = self._pipe()
         if pipe is not None:

@@ -36,12 +36,29 @@ from .terminal import (
 )
 
 DRAIN_TIMEOUT = 1.0  # how long output may keep coming after the command and its session ended
+DRAIN_TURNS = 10  # ... and in how many waits of the event loop, at least
 _End = None  # marks the end of one stream in the output queue
 
 
 def exit_code(returncode: int) -> int:
     """asyncio's returncode (negative for a signal) as a container exit code."""
     return 128 - returncode if returncode < 0 else returncode
+
+
+async def drain(readers: Sequence[asyncio.Future[None]]) -> set[asyncio.Future[None]]:
+    """Wait for output readers to reach their end once a command and its session are over;
+    return those still reading after ``DRAIN_TIMEOUT`` (an escaped process holds the pipe).
+
+    The time is waited in ``DRAIN_TURNS`` slices, each started after the one before ended: an
+    event loop that was itself held up past one deadline (a loaded machine, a long garbage
+    collection) polls its descriptors before the next, so output written before the command
+    ended is read, not cut off by a deadline that passed while nothing could run."""
+    pending = {reader for reader in readers if not reader.done()}
+    for _ in range(DRAIN_TURNS):
+        if not pending:
+            break
+        _, pending = await asyncio.wait(pending, timeout=DRAIN_TIMEOUT / DRAIN_TURNS)
+    return pending
 
 
 class ProcessExecSession:
@@ -53,6 +70,7 @@ class ProcessExecSession:
         process = self._process = leader.process
         self._reaper = reaper
         self._master = master
+        self._master_open = master is not None  # closed once, by ``_finish``
         self._queue: asyncio.Queue[tuple[int, bytes] | None] = asyncio.Queue()
         self._streams = 1 if master is not None else 2
         self._readers: list[asyncio.Future[None]] = []
@@ -77,13 +95,15 @@ class ProcessExecSession:
     async def _read_pipe(self, stream: int, reader: asyncio.StreamReader) -> None:
         try:
             while data := await reader.read(65536):
-                if stream == 1:
-                    # stderr first when both pipes were ready together: a program complains
-                    # before the output that follows (tar's "Cannot stat" before its archive's
-                    # end), and a client that stops at the end of stdout (kubectl cp) would
-                    # otherwise miss the complaint
-                    await asyncio.sleep(0)
-                self._queue.put_nowait((stream, data))
+                try:
+                    if stream == 1:
+                        # stderr first when both pipes were ready together: a program
+                        # complains before the output that follows (tar's "Cannot stat" before
+                        # its archive's end), and a client that stops at the end of stdout
+                        # (kubectl cp) would otherwise miss the complaint
+                        await asyncio.sleep(0)
+                finally:  # read is delivered, even if the drain's end cancels us meanwhile
+                    self._queue.put_nowait((stream, data))
         finally:
             self._queue.put_nowait(_End)
 
@@ -91,19 +111,23 @@ class ProcessExecSession:
         returncode = await self._leader.exited
         await clear_session(self.pid)
         self._reaper.unregister(self.pid)
-        _, pending = await asyncio.wait(self._readers, timeout=DRAIN_TIMEOUT)
-        if self._terminal is not None and self._master is not None:
+        pending = await drain(self._readers)
+        if self._terminal is not None:
             self._terminal.stop()  # ends the output even if an escaped process holds the slave
+        if self._master is not None and self._master_open:
+            self._master_open = False  # first: a write waiting on a full buffer must stop
             os.close(self._master)
         for reader in pending:  # a process that left the session still holds the pipe
             reader.cancel()
         self._leader.transport.close()
         return exit_code(returncode)
 
+    def _typing(self) -> bool:
+        return self._master_open
+
     async def write_stdin(self, data: bytes) -> None:
         if self._master is not None:
-            if not self._finished.done():
-                await write_terminal(self._master, data)
+            await write_terminal(self._master, data, is_open=self._typing)
             return
         stdin = self._process.stdin
         if stdin is None or stdin.is_closing():
@@ -119,7 +143,7 @@ class ProcessExecSession:
             self._process.stdin.close()
 
     async def resize(self, width: int, height: int) -> None:
-        if self._master is not None and not self._finished.done():
+        if self._master is not None and self._master_open:
             resize_terminal(self._master, width, height)
 
     async def output(self) -> AsyncIterator[tuple[int, bytes]]:

@@ -14,17 +14,30 @@ without a newline (containerd's rule). Both streams go to one file, so their rel
 kept. When the file would pass ``max_bytes`` it is renamed to ``<file>.1`` (replacing an older
 one) and a new file starts: the kubelet's rotation, keeping one old file instead of five.
 Appends are small writes to the page cache, so they are done on the event loop.
+
+The log is a by-product: a write that fails (a full disk, the pod's directory removed under a
+running container) drops that output and is logged once, so the pump keeps draining the pipe
+and the container never blocks on its own output. ``close`` is idempotent and never raises,
+so a container's exit is recorded, and the cluster stops, whatever happened to the file; it
+never retries a failed close either, since the descriptor's number may already be another
+file's by then.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import io
 import os
 import time
 from collections.abc import Callable
 from pathlib import Path
 
 import attrs
+
+from ..logs import get_logger
+
+log = get_logger("runtime")
 
 MAX_LINE = 16 * 1024  # containerd's maxContainerLogLineSize
 READ_CHUNK = 64 * 1024
@@ -73,15 +86,23 @@ class LogWriter:
         self._clock_ns = clock_ns
         self._pending: dict[str, bytes] = {"stdout": b"", "stderr": b""}
         path.parent.mkdir(parents=True, exist_ok=True)
-        self._file = open(path, "ab", buffering=0)  # noqa: SIM115 - lives as long as the writer
+        # None once closed, or once writing failed: the rest of the output is dropped
+        self._file: io.FileIO | None = open(path, "ab", buffering=0)  # noqa: SIM115
         self._size = self._file.tell()
+        self._closed = False
 
     @property
     def rotated_path(self) -> Path:
         return self.path.with_name(self.path.name + ".1")
 
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
     def write(self, stream: str, data: bytes) -> None:
         """Log ``data`` read from ``stream``; an unfinished last line waits for more."""
+        if self._closed:
+            return  # a reader still draining after the container's end: nowhere to go
         buffered = self._pending[stream] + data
         *lines, rest = buffered.split(b"\n")
         for line in lines:
@@ -105,23 +126,51 @@ class LogWriter:
         self._append(stream, content, tag)
 
     def _append(self, stream: str, content: bytes, tag: bytes) -> None:
+        if self._file is None:
+            return
         record = rfc3339_nano(self._clock_ns()).encode() + b" " + stream.encode() + tag
         record += content + b"\n"
-        if self._size and self._size + len(record) > self.max_bytes:
-            self._rotate()
-        self._file.write(record)
+        try:
+            if self._size and self._size + len(record) > self.max_bytes:
+                self._rotate()
+            assert self._file is not None
+            self._file.write(record)
+        except (OSError, ValueError) as error:  # ValueError: a file closed under us
+            self._give_up(error)
+            return
         self._size += len(record)
 
     def _rotate(self) -> None:
-        self._file.close()
+        assert self._file is not None
+        old, self._file = self._file, None  # no file while between the two
+        old.close()
         os.replace(self.path, self.rotated_path)
         self._file = open(self.path, "ab", buffering=0)  # noqa: SIM115
         self._size = 0
 
+    def _give_up(self, error: Exception) -> None:
+        log.warning("container log not written", path=str(self.path), error=str(error))
+        self._release()
+
+    def _release(self) -> None:
+        file, self._file = self._file, None
+        if file is not None:
+            # FileIO forgets its descriptor before the close system call, so a failed close
+            # (EBADF: something else closed that number) is never retried on a number that
+            # may belong to another file by now.
+            with contextlib.suppress(OSError):
+                file.close()
+
     def close(self) -> None:
-        for stream in self._pending:
-            self.end(stream)
-        self._file.close()
+        """Log what is left of unfinished lines and close the file; idempotent, never raises."""
+        if self._closed:
+            return
+        try:
+            for stream in self._pending:
+                self.end(stream)
+        finally:
+            self._closed = True
+            self._release()
 
 
 async def pump(

@@ -44,6 +44,7 @@ class TerminalReader:
         self._loop = asyncio.get_running_loop()
         self.closed: asyncio.Future[None] = self._loop.create_future()
         self._loop.add_reader(master, self._ready)
+        self._reading = True  # not ``closed.done()``: someone may cancel that future
 
     def _ready(self) -> None:
         try:
@@ -58,15 +59,25 @@ class TerminalReader:
             self.stop()
 
     def stop(self) -> None:
-        """Stop reading (idempotent); the caller still owns and closes the descriptor."""
-        if not self.closed.done():
+        """Stop reading (idempotent); the caller still owns and closes the descriptor, and
+        must call this first: a number closed while the loop still watches it may be
+        watched on behalf of whatever file gets it next."""
+        if self._reading:
+            self._reading = False
             self._loop.remove_reader(self._master)
+        if not self.closed.done():
             self.closed.set_result(None)
 
 
-async def write_terminal(master: int, data: bytes) -> None:
-    """Type ``data`` into the terminal, waiting while its input buffer is full."""
-    while data:
+async def write_terminal(
+    master: int, data: bytes, *, is_open: Callable[[], bool] = lambda: True
+) -> None:
+    """Type ``data`` into the terminal, waiting while its input buffer is full.
+
+    ``is_open`` tells whether ``master`` is still the terminal's: it is asked before every
+    write, because while this waits the owner may close the master, and its number may then
+    be given to another file, which must not receive the keystrokes."""
+    while data and is_open():
         try:
             written = os.write(master, data)
         except BlockingIOError:

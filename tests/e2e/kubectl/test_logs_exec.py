@@ -243,10 +243,13 @@ class Terminal:
     def type(self, text: bytes) -> None:
         os.write(self.main, text)
 
-    def read_until(self, pattern: bytes, ended: bool = False) -> bytes:
-        """Everything printed so far, once ``pattern`` is in it (or, ``ended``, at the end)."""
+    def read_until(self, pattern: bytes, ended: bool = False, start: int = 0) -> bytes:
+        """Everything printed so far, once ``pattern`` is in it from offset ``start`` on (or,
+        ``ended``, at the end)."""
         deadline = time.monotonic() + WAIT
-        while time.monotonic() < deadline and not (not ended and re.search(pattern, self.seen)):
+        while time.monotonic() < deadline and not (
+            not ended and re.search(pattern, self.seen[start:])
+        ):
             if select.select([self.main], [], [], 0.2)[0]:
                 try:
                     chunk = os.read(self.main, 65536)
@@ -257,8 +260,25 @@ class Terminal:
                 self.seen += chunk
             elif self.process.poll() is not None:
                 break
-        assert re.search(pattern, self.seen), self.seen
+        assert re.search(pattern, self.seen[start:]), self.seen
         return self.seen
+
+    def size_becomes(self, lines_columns: bytes) -> None:
+        """Ask ``stty size`` until the remote terminal answers ``lines_columns``.
+
+        The window's size travels in resize messages that kubectl (the real one too) sends
+        beside the typed input, not in order with it: a question typed right after a resize
+        may reach the shell first and get the old size, as a person would see, who would
+        then ask again. A size that never arrives fails after ``WAIT``."""
+        deadline = time.monotonic() + WAIT
+        while True:
+            start = len(self.seen)
+            self.type(b"stty size\n")
+            self.read_until(STTY_SIZE.pattern, start=start)
+            answers = STTY_SIZE.findall(self.seen[start:])
+            if b" ".join(answers[-1]) == lines_columns:
+                return
+            assert time.monotonic() < deadline, self.seen
 
     def close(self) -> int:
         try:
@@ -270,18 +290,26 @@ class Terminal:
             os.close(self.main)
 
 
+# stty's answer, "lines columns": at the start of a line, or right after the echoed command
+# when the shell's line editor redrew its line for a SIGWINCH that came in the meantime
+STTY_SIZE = re.compile(rb"(?<![\d.])(\d+) (\d+)\r\n")
+
+
 def test_exec_with_a_terminal(kubectl: Kubectl, ns: str, two: str) -> None:
     args = ["exec", "-n", ns, "-it", two, "-c", "b", "--", "sh"]
     built_in = [sys.executable, "-c", BUILTIN, "--kubeconfig", kubectl.env["KUBECONFIG"], *args]
     for command in (kubectl.command(*args), built_in):
         terminal = Terminal(kubectl, command, (100, 30))
         try:
-            # typed ahead of the session: nothing may be lost; the answers on lines of their own
+            # typed ahead of the session: nothing may be lost
             terminal.type(b"echo $((6 * 7))\nstty size\n")
-            terminal.read_until(rb"[\r\n]42\r\n(.|\n)*[\r\n]30 100\r\n")
+            terminal.read_until(rb"[\r\n]42\r\n(.|\n)*(?<![\d.])\d+ \d+\r\n")
+            terminal.size_becomes(b"30 100")  # the window's size at the start
             terminal.resize(120, 40)  # the remote terminal follows the window
-            terminal.type(b"stty size\nexit 4\n")
-            seen = terminal.read_until(rb"[\r\n]40 120\r\n(.|\n)*exit code 4\r\n$", ended=True)
+            terminal.size_becomes(b"40 120")
+            start = len(terminal.seen)
+            terminal.type(b"exit 4\n")
+            seen = terminal.read_until(rb"exit code 4\r\n$", ended=True, start=start)
         finally:
             code = terminal.close()
         assert code == 4, seen
