@@ -97,11 +97,13 @@ def _python_launcher(*arguments: str) -> bytes:
 
 # In Kubernetes the pause container holds a pod's namespaces open while app containers come
 # and go; here it sleeps until SIGTERM or SIGINT and then exits 0, as the real one does (the
-# trap ends its sleep too: a script's background job ignores SIGINT). A shell script, like the
-# real image's few-kilobyte binary, starts in about 2 ms of CPU; a Python interpreter took
-# 12-25 ms, the largest cost of a pod start.
+# trap ends its sleep too: a script's background job ignores SIGINT). The sleep is ended with
+# SIGKILL: a group signal that reaches it between fork and exec is caught by the shell code
+# still running there and lost at the exec, and so would be a SIGTERM sent right after. A
+# shell script, like the real image's few-kilobyte binary, starts in about 2 ms of CPU; a
+# Python interpreter took 12-25 ms, the largest cost of a pod start.
 _PAUSE = b"""#!/bin/sh
-trap 'kill $! 2>/dev/null; exit 0' TERM INT
+trap 'kill -KILL $! 2>/dev/null; exit 0' TERM INT
 while :; do sleep 86400 & wait $!; done
 """
 
