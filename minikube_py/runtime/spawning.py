@@ -21,7 +21,7 @@ script whose interpreter is one — and for containers without stdin or a termin
 else goes through ``spawn_leader``, which reports every error in containerd's words.
 
 The leader's exit is learnt from a pidfd (Linux 5.3) watched by the event loop, and its
-stdout and stderr are read through the loop's pipe transports (no thread per container); the
+stdout and stderr are read on the loop too (``pipereading``: no thread per container); the
 leader is reaped here with ``waitpid`` (``hygiene.reap_zombies`` never touches leaders).
 """
 
@@ -37,6 +37,7 @@ from pathlib import Path
 import attrs
 
 from .hygiene import Leader
+from .pipereading import PipeReadTransport
 
 SETPRIV = shutil.which("setpriv")
 _ELF = b"\x7fELF"
@@ -113,8 +114,8 @@ async def spawn_piped(argv: Sequence[str], *, cwd: Path, env: Mapping[str, str])
             exited.set_result(code)
 
     loop.add_reader(pidfd, reap)
-    stdout, out_transport = await _read_pipe(loop, out_read)
-    stderr, err_transport = await _read_pipe(loop, err_read)
+    stdout, out_transport = _read_pipe(loop, out_read)
+    stderr, err_transport = _read_pipe(loop, err_read)
     streams = _Streams(None, stdout, stderr)
     return Leader(popen.pid, streams, exited, _Transports((out_transport, err_transport)))
 
@@ -146,12 +147,9 @@ def _start(
     return popen, out_read, err_read
 
 
-async def _read_pipe(
+def _read_pipe(
     loop: asyncio.AbstractEventLoop, descriptor: int
 ) -> tuple[asyncio.StreamReader, asyncio.BaseTransport]:
+    # not ``loop.connect_read_pipe``: see ``pipereading`` (uvloop closes the number twice)
     reader = asyncio.StreamReader(limit=_READ_LIMIT, loop=loop)
-    transport, _ = await loop.connect_read_pipe(
-        lambda: asyncio.StreamReaderProtocol(reader, loop=loop),
-        os.fdopen(descriptor, "rb", buffering=0),
-    )
-    return reader, transport
+    return reader, PipeReadTransport(loop, descriptor, reader)
