@@ -25,6 +25,7 @@ from typing import Any, TextIO
 from minikube_py.kubectl import podpick, streams
 from minikube_py.kubectl.cmd_logs import FlagError, go_duration
 from minikube_py.kubectl.session import KubectlError, Session
+from minikube_py.runtime.pipereading import PipeReadTransport
 
 _NO_TTY = "Unable to use a TTY - input is not a terminal or the right kind of file"
 _USAGE_HINT = "See 'kubectl exec -h' for help and examples"
@@ -153,11 +154,10 @@ async def _input(stream: TextIO) -> AsyncIterator[bytes]:
         while data := await asyncio.to_thread(os.read, fd, streams.CHUNK):
             yield data
         return
-    loop = asyncio.get_running_loop()
     reader = asyncio.StreamReader()
-    # a duplicate, so closing the transport at the end leaves our stdin open
-    pipe = os.fdopen(os.dup(fd), "rb", buffering=0)
-    transport, _ = await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), pipe)
+    # a duplicate, so closing the transport at the end leaves our stdin open (and our own
+    # transport, not connect_read_pipe's: uvloop's closes the number twice, see pipereading)
+    transport = PipeReadTransport(asyncio.get_running_loop(), os.dup(fd), reader)
     try:
         while data := await reader.read(streams.CHUNK):
             yield data

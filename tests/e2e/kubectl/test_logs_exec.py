@@ -204,6 +204,16 @@ def test_exec_forwards_stdin(kubectl: Kubectl, ns: str, two: str) -> None:
     data = "hello\nworld\n" * 1000
     expected = same(kubectl, "exec", "-n", ns, two, "-c", "b", "-i", "--", "cat", stdin=data)
     assert expected.out == data
+    # the built-in one as a program, its stdin a real pipe (read on the event loop)
+    args = ["--kubeconfig", kubectl.env["KUBECONFIG"], "exec", "-n", ns, two, "-c", "b", "-i"]
+    piped = subprocess.run(
+        [sys.executable, "-c", BUILTIN, *args, "--", "cat"],
+        input=data.encode(),
+        capture_output=True,
+        timeout=WAIT,
+        check=False,
+    )
+    assert (piped.returncode, piped.stdout, piped.stderr) == (0, data.encode(), b"")
     # -t without a terminal on stdin: kubectl warns and runs without one
     tty = same(kubectl, "exec", "-n", ns, two, "-c", "b", "-it", "--", "echo", "ok", stdin="")
     assert "Unable to use a TTY" in tty.err and tty.out == "ok\n"
