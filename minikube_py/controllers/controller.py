@@ -34,6 +34,12 @@ from minikube_py.controllers.queue import QueueShutDown, WorkQueue
 from minikube_py.logs import get_logger
 
 
+class NotYet(Exception):
+    """A reconcile that cannot finish yet for an ordinary reason — a StatefulSet's claim still
+    being deleted (its namespace going, say) — and is tried again with back-off, like a
+    failure, but logged as information: it is the cluster's course, not a fault."""
+
+
 class Controller:
     """Subclass and set ``name``, ``workers``; override ``wire`` and ``reconcile``."""
 
@@ -160,6 +166,8 @@ class Controller:
                 # meanwhile): the ordinary course of optimistic concurrency, not a fault — the
                 # next reconcile reads afresh (and finds a deleted object gone)
                 self.log.info("raced; requeued", controller=self.name, key=key, error=str(error))
+            elif isinstance(error, NotYet):
+                self.log.info("not yet; requeued", controller=self.name, key=key, error=str(error))
             else:
                 self.log.exception(
                     "reconcile failed", controller=self.name, key=key, retries=retries

@@ -22,6 +22,7 @@ from typing import Any
 from minikube_py.client.events import EventRecorder
 from minikube_py.client.informer import Informer
 from minikube_py.client.protocol import PERSISTENT_VOLUME_CLAIMS, PODS, ApiError, Client
+from minikube_py.controllers.controller import NotYet
 from minikube_py.controllers.podcontrol import namespace_terminating
 from minikube_py.controllers.statefulset_claims import (
     POD,
@@ -135,7 +136,8 @@ class StatefulPodControl:
     # -- claims -----------------------------------------------------------------------------
 
     async def create_claims(self, sts: Object, pod: Object) -> None:
-        """Create the pod's missing claims; raise if one failed or one is being deleted."""
+        """Create the pod's missing claims; raise if one failed, ``NotYet`` if the only
+        trouble is a claim still being deleted (the pod waits for it to go)."""
         errors: list[str] = []
         for _, claim in claims_for(sts, ordinal(pod)):
             name, namespace = claim["metadata"]["name"], claim["metadata"]["namespace"]
@@ -158,7 +160,10 @@ class StatefulPodControl:
                 continue
             await self._claim_event(sts, pod, name, None)
         if errors:
-            raise RuntimeError(errors[0] if len(errors) == 1 else "[" + ", ".join(errors) + "]")
+            message = errors[0] if len(errors) == 1 else "[" + ", ".join(errors) + "]"
+            if all(error.endswith(" is being deleted") for error in errors):
+                raise NotYet(message)
+            raise RuntimeError(message)
 
     async def claims_match_policy(self, sts: Object, pod: Object) -> bool:
         """Whether every existing claim of the pod has the owners its policy wants."""
@@ -183,7 +188,10 @@ class StatefulPodControl:
             except ApiError as error:
                 errors.append(f"could not update claim {name} for delete policy ownerRefs: {error}")
         if errors:
-            raise RuntimeError(errors[0] if len(errors) == 1 else "[" + ", ".join(errors) + "]")
+            message = errors[0] if len(errors) == 1 else "[" + ", ".join(errors) + "]"
+            if all(error.endswith(" is being deleted") for error in errors):
+                raise NotYet(message)
+            raise RuntimeError(message)
 
     def claim_is_stale(self, sts: Object, pod: Object) -> bool:
         """A claim still owned by an earlier pod of this name (the garbage collector will

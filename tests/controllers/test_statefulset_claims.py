@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+import structlog
 
 from minikube_py.client import PODS, Client
 from minikube_py.client.protocol import PERSISTENT_VOLUME_CLAIMS, STATEFULSETS
@@ -156,3 +157,42 @@ def test_a_claim_of_an_earlier_set_or_another_controller_is_left_alone() -> None
     claim: Object = {"metadata": {"ownerReferences": [foreign]}}
     assert claim_owner_up_to_date(claim, sts, pod)
     assert wanted_owner_refs(claim, sts, pod) == [foreign]
+
+
+async def test_a_claim_being_deleted_holds_its_pod_back_without_a_fault(
+    client: Client, clock: SteppingClock
+) -> None:
+    """A pod whose claim is still being deleted (a finalizer holds it) is not made: the set
+    waits, retrying with back-off and logging it as information, not as a failed reconcile;
+    once the claim is gone, a new one is made and then the pod."""
+    claim = {
+        "apiVersion": "v1",
+        "kind": "PersistentVolumeClaim",
+        "metadata": {"name": "www-web-0", "finalizers": ["test/hold"]},
+        "spec": claim_template()["spec"],
+    }
+    old = await client.create(PERSISTENT_VOLUME_CLAIMS, "default", claim)
+    await client.delete(PERSISTENT_VOLUME_CLAIMS, "default", "www-web-0")  # held: Terminating
+    with structlog.testing.capture_logs() as logs:
+        async with running(client, clock) as controller:
+            await client.create(
+                STATEFULSETS, "default", stateful_set(1, volumeClaimTemplates=[claim_template()])
+            )
+
+            async def waited() -> bool:
+                return controller.queue.requeues("default/web") >= 1
+
+            await eventually(waited, "a retry of the set")
+            assert not await pods(client)
+            patch = {"metadata": {"finalizers": None}}
+            await client.patch(PERSISTENT_VOLUME_CLAIMS, "default", "www-web-0", patch)
+
+            async def made() -> bool:
+                clock.advance(60)  # past the back-off of the next retry
+                return "web-0" in await pods(client)
+
+            await eventually(made, "web-0 made once its claim is gone")
+    assert (await claims(client))["www-web-0"]["metadata"]["uid"] != old["metadata"]["uid"]
+    waits = [line for line in logs if line["event"] == "not yet; requeued"]
+    assert waits and waits[0]["error"] == "pvc www-web-0 is being deleted"
+    assert not [line for line in logs if line["log_level"] in ("error", "critical")]
