@@ -139,6 +139,7 @@ class StatefulPodControl:
         """Create the pod's missing claims; raise if one failed, ``NotYet`` if the only
         trouble is a claim still being deleted (the pod waits for it to go)."""
         errors: list[str] = []
+        failed = False  # a create failed (not only a claim still being deleted)
         for _, claim in claims_for(sts, ordinal(pod)):
             name, namespace = claim["metadata"]["name"], claim["metadata"]["namespace"]
             existing = self._claim(namespace, name)
@@ -155,15 +156,14 @@ class StatefulPodControl:
                 if namespace_terminating(error):
                     raise  # kept whole: the controller recognises and drops it
                 errors.append(f"failed to create PVC {name}: {error}")
+                failed = True
                 if error.code != 409:
                     await self._claim_event(sts, pod, name, error)
                 continue
             await self._claim_event(sts, pod, name, None)
         if errors:
             message = errors[0] if len(errors) == 1 else "[" + ", ".join(errors) + "]"
-            if all(error.endswith(" is being deleted") for error in errors):
-                raise NotYet(message)
-            raise RuntimeError(message)
+            raise RuntimeError(message) if failed else NotYet(message)
 
     async def claims_match_policy(self, sts: Object, pod: Object) -> bool:
         """Whether every existing claim of the pod has the owners its policy wants."""

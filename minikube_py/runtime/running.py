@@ -22,12 +22,12 @@ harmless: between the two closes the number may have been handed to a file opene
 - the cleanup at the end of ``supervise`` runs whatever went before it (a failed step, a
   cancellation), and the exit is always recorded, since ``stop_container`` and the runtime's
   ``close`` wait for it — an exception there once held a cluster's shutdown for 30 s;
-- ``launch`` is not interrupted halfway through a spawn. A start cancelled while its pipes
-  were being handed to the event loop left, on uvloop, a Python file object that still
-  believed it owned a pipe descriptor libuv had already closed; when the garbage collector
-  finalized it, it closed whatever file had that number by then — a log file, whose
-  ``close`` then failed with EBADF. So the spawn is shielded: a cancelled start lets it
-  finish, then kills the new leader and closes what it got through the usual owners.
+- ``launch`` is not interrupted halfway through a spawn: a start cancelled between the
+  process's creation and the handover of its pipes or terminal would leave a process nobody
+  supervises and descriptors nobody owns (on uvloop, once, a pipe's file object that closed
+  another container's log when it was collected). So the spawn is shielded: a cancelled start
+  lets it finish, then kills the new leader and closes what it got through the usual owners.
+  (The pipes themselves are read without file objects: ``pipereading``.)
 """
 
 from __future__ import annotations
